@@ -1,0 +1,72 @@
+"""nnlib: the small numpy library of the course "Neural networks from scratch".
+
+Modules, in the order the course meets them:
+
+* ``activations``: sigmoid, relu, tanh, identity, softmax, log_softmax and derivatives
+* ``losses``: squared errors, cross-entropy, softmax cross-entropy, the L2 penalty
+* ``gradients``: numerical derivatives, gradient descent, gradient checking
+* ``networks``: ``TwoLayerNet`` and ``MLP``, trained by backprop
+* ``training``: mini-batches, SGD and momentum, schedules, ``train``
+* ``datasets``: XOR, spirals, moons, ``one_hot``, ``load_mnist``
+* ``metrics`` and ``plotting``
+"""
+
+from nnlib.activations import (
+    identity,
+    log_softmax,
+    relu,
+    relu_grad,
+    sigmoid,
+    sigmoid_grad,
+    softmax,
+    tanh,
+    tanh_grad,
+)
+from nnlib.datasets import one_hot, xor
+from nnlib.gradients import (
+    gradient_check,
+    gradient_descent,
+    numerical_derivative,
+    numerical_gradient,
+    relative_error,
+)
+from nnlib.losses import (
+    cross_entropy_error,
+    l2_penalty,
+    mean_squared_error,
+    softmax_cross_entropy,
+    sum_squared_error,
+)
+from nnlib.networks import MLP, TwoLayerNet
+from nnlib.training import DivergenceError, History, sgd_step, train
+
+__version__ = "0.1.0"
+__all__ = [
+    "MLP",
+    "DivergenceError",
+    "History",
+    "TwoLayerNet",
+    "cross_entropy_error",
+    "gradient_check",
+    "gradient_descent",
+    "identity",
+    "l2_penalty",
+    "log_softmax",
+    "mean_squared_error",
+    "numerical_derivative",
+    "numerical_gradient",
+    "one_hot",
+    "relative_error",
+    "relu",
+    "relu_grad",
+    "sgd_step",
+    "sigmoid",
+    "sigmoid_grad",
+    "softmax",
+    "softmax_cross_entropy",
+    "sum_squared_error",
+    "tanh",
+    "tanh_grad",
+    "train",
+    "xor",
+]

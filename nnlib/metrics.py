@@ -1,0 +1,28 @@
+"""How good are the predictions: accuracy and the confusion matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnlib._checks import class_indices
+
+
+def accuracy(y: np.ndarray, t: np.ndarray) -> float:
+    """Fraction of rows whose largest score is the true class.
+
+    y: (N, C) scores or probabilities; t: one-hot (N, C) or class indices (N,).
+    """
+    return float(np.mean(np.argmax(y, axis=-1) == class_indices(y, t)))
+
+
+def confusion_matrix(t: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts (num_classes, num_classes): entry [i, j] is how often class i was predicted as j.
+
+    t, y_pred: class indices, shape (N,).
+    """
+    t, y_pred = np.asarray(t, dtype=np.intp), np.asarray(y_pred, dtype=np.intp)
+    if t.shape != y_pred.shape:
+        raise ValueError(f"t {t.shape} and y_pred {y_pred.shape} must have the same shape")
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(cm, (t, y_pred), 1)
+    return cm

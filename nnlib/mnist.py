@@ -1,0 +1,605 @@
+"""MNIST and Fashion-MNIST: download once, verify, cache, load as numpy arrays.
+
+Both data sets come as four gzipped IDX files (a tiny binary format: a magic
+number, the dimensions, then raw uint8 bytes). This module
+
+1. looks for each file in the cache folder (``data/mnist/`` in the course
+   repository), then in read-only system folders (the Debian package
+   ``dataset-fashion-mnist``), then downloads it from a list of mirrors;
+2. checks the SHA-256 of the *decompressed* bytes, so a mirror that re-gzipped
+   the genuine data passes and anything else is refused and never cached;
+3. parses the IDX bytes with ``np.frombuffer`` (nothing is ever unpickled);
+4. keeps a fast cache ``<name>.npz`` of the four uint8 arrays, so that the next
+   load takes a fraction of a second.
+
+Files are always written atomically (temporary file + ``os.replace``): an
+interrupted download or a full disk never leaves a file that a later run trusts.
+
+Environment variables:
+
+- ``NNLIB_DATA_DIR``: the folder holding one sub-folder per data set
+  (default: ``data/`` at the repository root, else ``~/.cache/nnlib``).
+- ``NNLIB_MNIST_MIRROR`` / ``NNLIB_FASHION_MNIST_MIRROR``: one base URL that
+  replaces the list of mirrors (local classroom mirrors, CI).
+- ``NNLIB_PROGRESS=0``: no progress bars.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import logging
+import os
+import tempfile
+import time
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import numpy as np
+import numpy.typing as npt
+import requests
+import urllib3
+
+from nnlib.progress import progress_bar
+
+__all__ = [
+    "DATASETS",
+    "FASHION_MNIST_CLASSES",
+    "MNIST_CLASSES",
+    "DatasetSpec",
+    "DownloadError",
+    "IdxFile",
+    "MNISTIntegrityError",
+    "default_data_dir",
+    "load_fashion_mnist",
+    "load_mnist",
+    "parse_idx",
+]
+
+log = logging.getLogger(__name__)
+
+ROWS, COLS = 28, 28
+NUM_CLASSES = 10
+IMAGES_MAGIC = 0x00000803  # IDX: unsigned bytes, 3 dimensions (count, rows, cols)
+LABELS_MAGIC = 0x00000801  # IDX: unsigned bytes, 1 dimension (count)
+_GZIP_MAGIC = b"\x1f\x8b"
+
+MNIST_CLASSES: tuple[str, ...] = tuple(str(digit) for digit in range(10))
+FASHION_MNIST_CLASSES: tuple[str, ...] = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+
+# Network settings. Module-level so that tests (and patient users) can change them.
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0  # longest wait for the next chunk, not for the whole file
+ATTEMPTS_PER_MIRROR = 2  # one retry: transient errors (timeouts, HTTP 5xx) often pass
+RETRY_DELAY_S = 1.0
+CHUNK_BYTES = 64 * 1024
+
+
+class MNISTIntegrityError(ValueError):
+    """A file is not the expected data: wrong hash, broken gzip or malformed IDX."""
+
+
+class DownloadError(RuntimeError):
+    """No source could provide a file. ``failures`` lists (source, what went wrong)."""
+
+    def __init__(self, message: str, failures: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.failures = failures
+
+
+@dataclass(frozen=True)
+class IdxFile:
+    """One of the four files of an MNIST-like data set.
+
+    ``sha256`` is the hash of the *decompressed* IDX bytes: the gzip wrapper
+    differs between mirrors (compression level, timestamp), the data does not.
+    """
+
+    name: str  # file name on the mirrors and in the cache, e.g. "train-images-idx3-ubyte.gz"
+    kind: Literal["images", "labels"]
+    count: int  # number of images (count, 28, 28) or labels (count,)
+    sha256: str
+
+    @property
+    def size(self) -> int:
+        """Exact length in bytes of the decompressed IDX file."""
+        if self.kind == "images":
+            return 16 + self.count * ROWS * COLS  # 4 header words of 4 bytes
+        return 8 + self.count  # 2 header words of 4 bytes
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Everything the loader needs to know about one data set.
+
+    Tests build their own spec for small generated files; users never need to.
+    """
+
+    name: str  # sub-folder of the data folder and name of the .npz cache
+    title: str  # for messages
+    train_images: IdxFile
+    train_labels: IdxFile
+    test_images: IdxFile
+    test_labels: IdxFile
+    mirrors: tuple[str, ...]  # base URLs, tried in order
+    mirror_env: str  # environment variable whose URL replaces ``mirrors``
+    local_dirs: tuple[str, ...] = ()  # read-only folders tried before downloading
+    offline_hint: str = ""  # extra advice for the "could not download" message
+
+    @property
+    def files(self) -> tuple[IdxFile, IdxFile, IdxFile, IdxFile]:
+        """The four files, in the order train images, train labels, test images, test labels."""
+        return (self.train_images, self.train_labels, self.test_images, self.test_labels)
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    "mnist": DatasetSpec(
+        name="mnist",
+        title="MNIST",
+        train_images=IdxFile(
+            "train-images-idx3-ubyte.gz",
+            "images",
+            60_000,
+            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        ),
+        train_labels=IdxFile(
+            "train-labels-idx1-ubyte.gz",
+            "labels",
+            60_000,
+            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        ),
+        test_images=IdxFile(
+            "t10k-images-idx3-ubyte.gz",
+            "images",
+            10_000,
+            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        ),
+        test_labels=IdxFile(
+            "t10k-labels-idx1-ubyte.gz",
+            "labels",
+            10_000,
+            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        ),
+        mirrors=(
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",  # torchvision's and the book's
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",  # TensorFlow Datasets'
+            "http://yann.lecun.com/exdb/mnist/",  # the original, often unavailable
+        ),
+        mirror_env="NNLIB_MNIST_MIRROR",
+    ),
+    "fashion-mnist": DatasetSpec(
+        name="fashion-mnist",
+        title="Fashion-MNIST",
+        # Hashes computed from the files of the Debian package dataset-fashion-mnist
+        # (0.0~git20200523.55506a9-1), identical once decompressed to Zalando's files.
+        train_images=IdxFile(
+            "train-images-idx3-ubyte.gz",
+            "images",
+            60_000,
+            "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+        ),
+        train_labels=IdxFile(
+            "train-labels-idx1-ubyte.gz",
+            "labels",
+            60_000,
+            "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        ),
+        test_images=IdxFile(
+            "t10k-images-idx3-ubyte.gz",
+            "images",
+            10_000,
+            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+        ),
+        test_labels=IdxFile(
+            "t10k-labels-idx1-ubyte.gz",
+            "labels",
+            10_000,
+            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        ),
+        mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        mirror_env="NNLIB_FASHION_MNIST_MIRROR",
+        local_dirs=("/usr/share/datasets/fashion-mnist",),
+        offline_hint="On Debian/Ubuntu, `apt install dataset-fashion-mnist` also provides them.",
+    ),
+}
+
+Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def load_mnist(
+    normalize: bool = True,
+    flatten: bool = True,
+    one_hot_label: bool = False,
+    *,
+    dtype: npt.DTypeLike = np.float32,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> Arrays:
+    """The MNIST handwritten digits: ``(x_train, t_train), (x_test, t_test)``.
+
+    Downloads and verifies the data on the first call, then loads it from the
+    cache in well under a second.
+
+    - ``x_train`` (60000, 784) and ``x_test`` (10000, 784) when ``flatten``,
+      else (N, 1, 28, 28) (one colour channel, for convolutions);
+      ``dtype`` pixels in [0, 1] when ``normalize``, else uint8 in 0..255.
+    - ``t_train`` (60000,) and ``t_test`` (10000,) uint8 labels 0..9, or
+      one-hot rows (N, 10) in ``dtype`` when ``one_hot_label``.
+
+    ``data_dir`` is the folder holding one sub-folder per data set (default:
+    see :func:`default_data_dir`); MNIST lives in ``<data_dir>/mnist``.
+    Raises :class:`DownloadError` when no source provides a verified file.
+    """
+    return _load(
+        DATASETS["mnist"],
+        normalize=normalize,
+        flatten=flatten,
+        one_hot_label=one_hot_label,
+        dtype=dtype,
+        data_dir=data_dir,
+    )
+
+
+def load_fashion_mnist(
+    normalize: bool = True,
+    flatten: bool = True,
+    one_hot_label: bool = False,
+    *,
+    dtype: npt.DTypeLike = np.float32,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> Arrays:
+    """Fashion-MNIST (Zalando): same shapes and flags as :func:`load_mnist`.
+
+    Ten classes of clothing, named in ``FASHION_MNIST_CLASSES``. The files of
+    the Debian package ``dataset-fashion-mnist`` are used when installed;
+    otherwise they are downloaded. The data lives in ``<data_dir>/fashion-mnist``.
+    """
+    return _load(
+        DATASETS["fashion-mnist"],
+        normalize=normalize,
+        flatten=flatten,
+        one_hot_label=one_hot_label,
+        dtype=dtype,
+        data_dir=data_dir,
+    )
+
+
+def default_data_dir() -> Path:
+    """The folder holding one sub-folder per data set.
+
+    ``$NNLIB_DATA_DIR`` if set; else ``data/`` at the root of the course
+    repository (the folder above ``nnlib/`` when it holds a ``pyproject.toml``);
+    else ``~/.cache/nnlib`` (an installed nnlib has no repository around it).
+    """
+    env = os.environ.get("NNLIB_DATA_DIR", "").strip()
+    if env:
+        return Path(env).expanduser()
+    repo_root = Path(__file__).resolve().parent.parent
+    if (repo_root / "pyproject.toml").is_file():
+        return repo_root / "data"
+    cache_home = os.environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache"
+    return Path(cache_home) / "nnlib"
+
+
+def parse_idx(
+    data: bytes,
+    kind: Literal["images", "labels"],
+    *,
+    count: int | None = None,
+    name: str = "IDX data",
+) -> np.ndarray:
+    """Decompressed IDX bytes -> uint8 images (N, 28, 28) or labels (N,).
+
+    The header is big-endian: a magic number (0x00000803 for images,
+    0x00000801 for labels), then the count, then for images rows and columns.
+    Checks the magic number, the dimensions (28×28, and ``count`` if given)
+    and the exact byte length; raises :class:`MNISTIntegrityError` naming
+    ``name`` otherwise. The result is a read-only view of ``data`` (no copy).
+    """
+    magic, dims = (IMAGES_MAGIC, 3) if kind == "images" else (LABELS_MAGIC, 1)
+    header_bytes = 4 + 4 * dims
+    if len(data) < header_bytes:
+        raise MNISTIntegrityError(
+            f"{name}: {len(data)} bytes is too short for an IDX {kind} header "
+            f"({header_bytes} bytes); the file is truncated or not an IDX file"
+        )
+    header = np.frombuffer(data, dtype=">u4", count=1 + dims)  # ">u4": big-endian uint32
+    if int(header[0]) != magic:
+        raise MNISTIntegrityError(
+            f"{name}: magic number 0x{int(header[0]):08x}, expected 0x{magic:08x} "
+            f"(IDX {kind}); this is not an MNIST {kind} file"
+        )
+    shape = tuple(int(d) for d in header[1:])
+    if kind == "images" and shape[1:] != (ROWS, COLS):
+        raise MNISTIntegrityError(f"{name}: images are {shape[1]}×{shape[2]}, expected 28×28")
+    if count is not None and shape[0] != count:
+        raise MNISTIntegrityError(f"{name}: holds {shape[0]} {kind}, expected {count}")
+    expected_bytes = header_bytes + int(np.prod(shape))
+    if len(data) != expected_bytes:
+        raise MNISTIntegrityError(
+            f"{name}: {len(data)} bytes, expected {expected_bytes} for {shape[0]} {kind}; "
+            "the file is truncated or has trailing garbage"
+        )
+    return np.frombuffer(data, dtype=np.uint8, offset=header_bytes).reshape(shape)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _load(
+    spec: DatasetSpec,
+    *,
+    normalize: bool = True,
+    flatten: bool = True,
+    one_hot_label: bool = False,
+    dtype: npt.DTypeLike = np.float32,
+    data_dir: str | os.PathLike[str] | None = None,
+) -> Arrays:
+    """Shared body of the public loaders, for any :class:`DatasetSpec`."""
+    dtype = np.dtype(dtype)
+    if normalize and dtype.kind != "f":
+        raise ValueError(f"normalize=True needs a floating-point dtype, got {dtype}")
+    root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    folder = root / spec.name
+
+    raw = _read_npz(spec, folder)
+    if raw is None:
+        raw = _build_npz(spec, folder)
+    x_train, t_train, x_test, t_test = raw
+    return (
+        _prepare(x_train, t_train, normalize, flatten, one_hot_label, dtype),
+        _prepare(x_test, t_test, normalize, flatten, one_hot_label, dtype),
+    )
+
+
+def _prepare(
+    x: np.ndarray,
+    t: np.ndarray,
+    normalize: bool,
+    flatten: bool,
+    one_hot_label: bool,
+    dtype: np.dtype,
+) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 images (N, 28, 28) and labels (N,) -> what the flags ask for."""
+    n = x.shape[0]
+    if normalize:
+        # One allocation, straight from uint8 to dtype: no float64 copy in between
+        # (MNIST in float64 would be 440 MB). Exact division in place keeps 255 -> 1.0.
+        x = x.astype(dtype)
+        np.divide(x, 255, out=x)
+    elif not x.flags.writeable:
+        x = x.copy()  # arrays fresh from the IDX bytes are read-only views
+    x = x.reshape(n, ROWS * COLS) if flatten else x.reshape(n, 1, ROWS, COLS)
+    if one_hot_label:
+        from nnlib.datasets import one_hot  # imported here: nnlib.datasets re-exports us
+
+        t = one_hot(t, NUM_CLASSES, dtype=dtype)
+    elif not t.flags.writeable:
+        t = t.copy()
+    return x, t
+
+
+_NPZ_KEYS = ("x_train", "t_train", "x_test", "t_test")
+
+
+def _expected_shapes(spec: DatasetSpec) -> dict[str, tuple[int, ...]]:
+    n_train, n_test = spec.train_images.count, spec.test_images.count
+    return {
+        "x_train": (n_train, ROWS, COLS),
+        "t_train": (spec.train_labels.count,),
+        "x_test": (n_test, ROWS, COLS),
+        "t_test": (spec.test_labels.count,),
+    }
+
+
+def _read_npz(spec: DatasetSpec, folder: Path) -> tuple[np.ndarray, ...] | None:
+    """The four uint8 arrays from the fast cache, or None if it is missing or unusable."""
+    path = folder / f"{spec.name}.npz"
+    if not path.is_file():
+        return None
+    try:
+        # allow_pickle=False: an .npz can hold pickled objects, and unpickling runs code.
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in (*_NPZ_KEYS, "sha256")}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        log.warning("rebuilding %s: it could not be read (%s)", path, err)
+        return None
+    # The npz records the hashes of the files it was built from: a cache built from
+    # other data (another version, a test) is rebuilt rather than trusted.
+    sources = tuple(str(h) for h in arrays["sha256"].ravel())
+    shapes_ok = all(
+        arrays[key].dtype == np.uint8 and arrays[key].shape == shape
+        for key, shape in _expected_shapes(spec).items()
+    )
+    if not shapes_ok or sources != tuple(f.sha256 for f in spec.files):
+        log.warning("rebuilding %s: it does not match the expected data", path)
+        return None
+    return tuple(arrays[key] for key in _NPZ_KEYS)
+
+
+def _build_npz(spec: DatasetSpec, folder: Path) -> tuple[np.ndarray, ...]:
+    """Fetch, verify and parse the four files, then write the fast cache."""
+    arrays = []
+    for file in spec.files:
+        data = _fetch(spec, file, folder)
+        arrays.append(parse_idx(data, file.kind, count=file.count, name=file.name))
+    contents = dict(zip(_NPZ_KEYS, arrays, strict=True))
+    contents["sha256"] = np.array([f.sha256 for f in spec.files])  # a str array: no pickle
+    _atomic_write(folder / f"{spec.name}.npz", lambda out: np.savez(out, **contents))
+    return tuple(arrays)
+
+
+# ----------------------------------------------------------------------------- fetching
+
+
+def _fetch(spec: DatasetSpec, file: IdxFile, folder: Path) -> bytes:
+    """The verified, decompressed bytes of ``file``: from the cache, a local folder or a mirror."""
+    failures: list[tuple[str, str]] = []  # (source, what went wrong), for the final message
+
+    cached = folder / file.name
+    if cached.is_file():
+        try:
+            return _verified_idx_bytes(cached.read_bytes(), file, source=str(cached))
+        except MNISTIntegrityError as err:
+            # A cached file that fails its hash is never trusted again: replace it.
+            cached.unlink()
+            log.warning("removed %s: %s", cached, err)
+            failures.append((str(cached), f"{err} (removed)"))
+
+    for local_dir in spec.local_dirs:  # e.g. a Debian package: read in place, not copied
+        path = Path(local_dir) / file.name
+        if path.is_file():
+            try:
+                return _verified_idx_bytes(path.read_bytes(), file, source=str(path))
+            except (OSError, MNISTIntegrityError) as err:
+                failures.append((str(path), str(err)))
+
+    for base in _mirrors(spec):
+        url = base + file.name
+        for attempt in range(1, ATTEMPTS_PER_MIRROR + 1):
+            try:
+                return _download(url, file, folder)
+            except _DOWNLOAD_ERRORS as err:
+                failures.append((url, _describe(err)))
+                if attempt == ATTEMPTS_PER_MIRROR or not _worth_retrying(err):
+                    break  # on to the next mirror
+                time.sleep(RETRY_DELAY_S * attempt)
+
+    raise DownloadError(_offline_message(spec, file, folder, failures), failures)
+
+
+def _mirrors(spec: DatasetSpec) -> tuple[str, ...]:
+    """Base URLs to try, each ending in "/": the environment variable's, else the spec's."""
+    override = os.environ.get(spec.mirror_env, "").strip()
+    bases = (override,) if override else spec.mirrors
+    return tuple(base if base.endswith("/") else base + "/" for base in bases)
+
+
+# Everything that can go wrong with one mirror; each sends us on to the next one.
+_DOWNLOAD_ERRORS = (
+    requests.RequestException,  # connection refused, DNS, timeouts, HTTP 4xx/5xx
+    urllib3.exceptions.HTTPError,  # raised while streaming the body (e.g. connection cut)
+    OSError,  # includes our ConnectionError for a short body
+    MNISTIntegrityError,  # wrong hash, broken gzip
+)
+
+
+def _download(url: str, file: IdxFile, folder: Path) -> bytes:
+    """GET ``url`` in chunks, verify it, then (only then) save it as ``folder/file.name``."""
+    chunks: list[bytes] = []
+    with requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)) as response:
+        response.raise_for_status()
+        length = response.headers.get("Content-Length")
+        expected = int(length) if length and length.isdigit() else None
+        with progress_bar(
+            total=expected, desc=file.name, unit="B", unit_scale=True, unit_divisor=1024
+        ) as bar:
+            # decode_content=False: keep the bytes exactly as sent, even when a server
+            # labels the .gz with "Content-Encoding: gzip"; we decompress it ourselves.
+            for chunk in response.raw.stream(CHUNK_BYTES, decode_content=False):
+                chunks.append(chunk)
+                bar.update(len(chunk))
+    payload = b"".join(chunks)
+    del chunks
+    if expected is not None and len(payload) != expected:
+        raise ConnectionError(f"transfer cut short: received {len(payload)} of {expected} bytes")
+    data = _verified_idx_bytes(payload, file, source=url)
+    _atomic_write(folder / file.name, lambda out: out.write(payload))
+    return data
+
+
+def _verified_idx_bytes(payload: bytes, file: IdxFile, *, source: str) -> bytes:
+    """Decompress ``payload`` and check the SHA-256 of the result; return the IDX bytes."""
+    if payload[:2] == _GZIP_MAGIC:
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(payload)) as gz:
+                # Read at most one byte more than the real file: a hostile "gzip bomb"
+                # cannot fill the memory, and a longer file still fails the hash below.
+                data = gz.read(file.size + 1)
+        except (EOFError, OSError, zlib.error) as err:  # EOFError: the gzip is truncated
+            raise MNISTIntegrityError(
+                f"{file.name} from {source} is not a complete gzip file ({err})"
+            ) from err
+    else:
+        data = payload  # a mirror may serve the IDX bytes uncompressed; the hash decides
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != file.sha256:
+        raise MNISTIntegrityError(
+            f"{file.name} from {source} failed verification: the SHA-256 of its "
+            f"decompressed bytes is {digest}, expected {file.sha256}"
+        )
+    return data
+
+
+def _worth_retrying(err: Exception) -> bool:
+    """Retry the same mirror only for errors that may not happen again."""
+    if isinstance(err, MNISTIntegrityError):
+        return False  # the mirror would serve the same wrong bytes
+    if isinstance(err, requests.HTTPError) and err.response is not None:
+        status = err.response.status_code
+        return status >= 500 or status in (408, 429)  # not 403/404: they will not change
+    return True  # timeouts, refused or cut connections
+
+
+def _describe(err: Exception) -> str:
+    if isinstance(err, requests.HTTPError) and err.response is not None:
+        return f"HTTP {err.response.status_code} {err.response.reason}"
+    if isinstance(err, MNISTIntegrityError):
+        return str(err)
+    return f"{type(err).__name__}: {err}"
+
+
+def _offline_message(
+    spec: DatasetSpec, file: IdxFile, folder: Path, failures: list[tuple[str, str]]
+) -> str:
+    tried = "\n".join(f"  - {source}: {problem}" for source, problem in failures)
+    names = "\n".join(
+        f"    {f.name}{'' if (folder / f.name).is_file() else '   (missing)'}" for f in spec.files
+    )
+    return (
+        f"Could not get {file.name} for {spec.title}. Tried:\n{tried or '  (no source)'}\n"
+        f"To work offline, copy these files into {folder}:\n{names}\n"
+        f"or set {spec.mirror_env} to a URL that serves them, e.g. run\n"
+        "    python -m http.server --bind 127.0.0.1 --directory FOLDER_WITH_THE_FILES 8000\n"
+        f"and set {spec.mirror_env}=http://127.0.0.1:8000/ . "
+        f"{spec.offline_hint + ' ' if spec.offline_hint else ''}See data/README.md."
+    )
+
+
+def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write ``path`` through a temporary file in the same folder, then rename it.
+
+    ``os.replace`` is atomic: readers see the old file or the complete new one,
+    never half of it, even if Python is killed while writing.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        if hasattr(os, "fchmod"):  # not on Windows before Python 3.13
+            os.fchmod(fd, 0o644)  # mkstemp creates 0600; a shared class folder needs 0644
+        with os.fdopen(fd, "wb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise

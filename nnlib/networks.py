@@ -1,0 +1,270 @@
+"""Fully connected networks: ``MLP`` for any depth and ``TwoLayerNet``, its two-layer case.
+
+Conventions (the same as in the notebooks):
+
+* a batch is a matrix with one sample per *row*: x is (N, D);
+* layer l has weights ``W{l}`` (n_{l−1}, n_l) and bias ``b{l}`` (n_l,), so
+  z_l = a_{l−1} W_l + b_l and a_l = φ_l(z_l), with a_0 = x;
+* ``params`` and the gradients are dicts with the same keys ``W1, b1, W2, …``.
+
+Backprop (``loss_and_gradient``) is the four equations, in batch form:
+
+  BP1  δ_L = ∂E/∂a_L ⊙ φ_L'(z_L)     (for softmax + cross-entropy: (softmax(z_L) − t)/N)
+  BP2  δ_l = (δ_{l+1} W_{l+1}ᵀ) ⊙ φ_l'(z_l)
+  BP3  ∂E/∂b_l = Σ_rows δ_l
+  BP4  ∂E/∂W_l = a_{l−1}ᵀ δ_l
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from nnlib import losses
+from nnlib._checks import as_float_array, check_same_batch
+from nnlib.activations import ACTIVATIONS, softmax
+from nnlib.gradients import numerical_gradient
+from nnlib.metrics import accuracy
+
+# Loss name -> (E(y, t), dE/dy). Cross-entropy is handled apart, fused with softmax.
+_SQUARED_LOSSES = {
+    "sum_squared_error": (losses.sum_squared_error, losses.sum_squared_error_grad),
+    "mean_squared_error": (losses.mean_squared_error, losses.mean_squared_error_grad),
+}
+LOSSES = ("cross_entropy", *_SQUARED_LOSSES)
+
+
+def init_weight_std(weight_init: str | float, fan_in: int, activation: str) -> float:
+    """Standard deviation of a layer's initial weights.
+
+    ``"he"``: √(2/fan_in), keeps the variance of ReLU activations constant from
+    layer to layer; ``"xavier"``: √(1/fan_in), the same for sigmoid and tanh;
+    ``"auto"``: He for ReLU, Xavier otherwise; a number: that std (the book's
+    TwoLayerNet uses 0.01).
+    """
+    if isinstance(weight_init, (int, float)):
+        return float(weight_init)
+    if weight_init == "auto":
+        weight_init = "he" if activation == "relu" else "xavier"
+    if weight_init == "he":
+        return float(np.sqrt(2.0 / fan_in))
+    if weight_init == "xavier":
+        return float(np.sqrt(1.0 / fan_in))
+    raise ValueError(f"weight_init must be 'he', 'xavier', 'auto' or a number, got {weight_init!r}")
+
+
+class MLP:
+    """A multilayer perceptron of any depth, trained by backprop.
+
+    layer_sizes: [n_0, n_1, …, n_L], input size first, output size last.
+    activations: one name per layer (L of them: hidden layers then the output),
+        or one name for all hidden layers, the output then being softmax for
+        cross-entropy and identity otherwise. Names: sigmoid, relu, tanh,
+        identity, and softmax (output only, with cross-entropy).
+    loss: ``"cross_entropy"`` (softmax output; labels one-hot or indices),
+        ``"sum_squared_error"`` (½Σ, summed over the batch) or ``"mean_squared_error"``.
+    weight_decay: λ of the ridge term λ/(2n)·Σ_l ΣW_l², n being the batch size
+        for the summed loss and 1 for the averaged ones (biases are not penalised).
+    seed: seeds ``np.random.default_rng``; the same seed gives the same weights.
+    dtype: float64 for gradient checks, float32 for speed on MNIST.
+    """
+
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        activations: str | Sequence[str] = "sigmoid",
+        *,
+        loss: str = "cross_entropy",
+        weight_init: str | float = "auto",
+        weight_decay: float = 0.0,
+        seed: int = 0,
+        dtype: type = np.float64,
+    ) -> None:
+        if len(layer_sizes) < 2 or any(int(n) < 1 for n in layer_sizes):
+            raise ValueError(f"layer_sizes needs at least two positive sizes, got {layer_sizes}")
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        n_layers = len(layer_sizes) - 1
+        if isinstance(activations, str):
+            output = "softmax" if loss == "cross_entropy" else "identity"
+            activations = [activations] * (n_layers - 1) + [output]
+        activations = list(activations)
+        if len(activations) != n_layers:
+            raise ValueError(
+                f"{n_layers} layers need {n_layers} activations, "
+                f"got {len(activations)}: {activations}"
+            )
+        for name in activations[:-1]:
+            if name not in ACTIVATIONS:
+                raise ValueError(
+                    f"hidden activation must be one of {list(ACTIVATIONS)}, got {name!r}"
+                )
+        if (activations[-1] == "softmax") != (loss == "cross_entropy"):
+            raise ValueError(
+                f"a softmax output goes with loss='cross_entropy' and only with it; "
+                f"got output {activations[-1]!r} with loss {loss!r}"
+            )
+        if activations[-1] != "softmax" and activations[-1] not in ACTIVATIONS:
+            raise ValueError(f"unknown output activation {activations[-1]!r}")
+
+        self.layer_sizes = [int(n) for n in layer_sizes]
+        self.activations = activations
+        self.loss_name = loss
+        self.weight_decay = float(weight_decay)
+        self.dtype = np.dtype(dtype)
+        rng = np.random.default_rng(seed)
+        self.params: dict[str, np.ndarray] = {}
+        for l in range(1, n_layers + 1):
+            n_in, n_out = self.layer_sizes[l - 1], self.layer_sizes[l]
+            std = init_weight_std(weight_init, n_in, activations[l - 1])
+            self.params[f"W{l}"] = (std * rng.standard_normal((n_in, n_out))).astype(self.dtype)
+            self.params[f"b{l}"] = np.zeros(n_out, dtype=self.dtype)
+
+    @property
+    def n_layers(self) -> int:
+        """L, the number of weight layers."""
+        return len(self.layer_sizes) - 1
+
+    def _check_x(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, "x")
+        if x.ndim != 2 or x.shape[1] != self.layer_sizes[0]:
+            raise ValueError(
+                f"x must have shape (N, {self.layer_sizes[0]}) for this network, got {x.shape}"
+            )
+        return x.astype(self.dtype, copy=False)
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """z_L, the output layer's pre-activation (N, n_L), and the cache for backward.
+
+        The cache holds (a_{l−1}, z_l) for every layer l: what BP2 and BP4 need.
+        """
+        a = self._check_x(x)
+        cache = []
+        for l in range(1, self.n_layers + 1):
+            z = a @ self.params[f"W{l}"] + self.params[f"b{l}"]
+            cache.append((a, z))
+            if l < self.n_layers:
+                a = ACTIVATIONS[self.activations[l - 1]][0](z)
+        return z, cache
+
+    def _output(self, z_out: np.ndarray) -> np.ndarray:
+        if self.activations[-1] == "softmax":
+            return softmax(z_out)
+        return ACTIVATIONS[self.activations[-1]][0](z_out)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The network's output a_L, (N, n_L): class probabilities for a softmax output."""
+        return self._output(self.forward(x)[0])
+
+    def _weights(self) -> list[np.ndarray]:
+        return [self.params[f"W{l}"] for l in range(1, self.n_layers + 1)]
+
+    def _penalty_n(self, batch_size: int) -> int:
+        return batch_size if self.loss_name == "sum_squared_error" else 1
+
+    def _data_loss_and_delta(self, z_out: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
+        """The loss without the ridge term, and δ_L (BP1)."""
+        if self.loss_name == "cross_entropy":
+            return losses.softmax_cross_entropy(z_out, t)
+        t = as_float_array(t, "t")
+        phi, phi_grad = ACTIVATIONS[self.activations[-1]]
+        y = phi(z_out)
+        loss_fn, loss_grad = _SQUARED_LOSSES[self.loss_name]
+        return loss_fn(y, t), loss_grad(y, t) * phi_grad(z_out)
+
+    def loss(self, x: np.ndarray, t: np.ndarray) -> float:
+        """E(x, t) plus the ridge term. x: (N, n_0); t: labels for the output (see class doc)."""
+        return self.loss_and_gradient(x, t, need_gradient=False)[0]
+
+    def loss_and_gradient(
+        self, x: np.ndarray, t: np.ndarray, need_gradient: bool = True
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        """The loss and its gradient for every parameter, by backprop (one forward, one backward).
+
+        Returns ``(loss, grads)``, grads having the keys and shapes of ``params``.
+        """
+        check_same_batch(x, t)
+        z_out, cache = self.forward(x)
+        data_loss, delta = self._data_loss_and_delta(z_out, t)
+        n_pen = self._penalty_n(len(z_out))
+        loss = data_loss + losses.l2_penalty(self._weights(), self.weight_decay, n_pen)
+        grads: dict[str, np.ndarray] = {}
+        if not need_gradient:
+            return loss, grads
+        for l in range(self.n_layers, 0, -1):
+            a_prev, _ = cache[l - 1]
+            W = self.params[f"W{l}"]
+            grads[f"W{l}"] = a_prev.T @ delta  # BP4
+            if self.weight_decay:
+                grads[f"W{l}"] += losses.l2_penalty_grad(W, self.weight_decay, n_pen)
+            grads[f"b{l}"] = delta.sum(axis=0)  # BP3
+            if l > 1:
+                z_prev = cache[l - 2][1]
+                delta = (delta @ W.T) * ACTIVATIONS[self.activations[l - 2]][1](z_prev)  # BP2
+        return loss, grads
+
+    def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+        """∂E/∂θ for every parameter θ, by backprop: a dict shaped like ``params``."""
+        return self.loss_and_gradient(x, t)[1]
+
+    def numerical_gradient(
+        self, x: np.ndarray, t: np.ndarray, h: float = 1e-5
+    ) -> dict[str, np.ndarray]:
+        """∂E/∂θ by central differences, entry by entry: slow, but the reference for backprop.
+
+        Meaningful in float64 only: in float32 the differences drown in round-off.
+        """
+
+        def loss_of_params(_: np.ndarray) -> float:
+            return self.loss(x, t)  # reads self.params, which numerical_gradient nudges
+
+        return {key: numerical_gradient(loss_of_params, p, h) for key, p in self.params.items()}
+
+    def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int = 10_000) -> float:
+        """Fraction of samples whose largest output is the true class.
+
+        x: (N, n_0); t: one-hot (N, n_L) or class indices (N,). Evaluated in
+        chunks of ``batch_size`` rows so that a big test set needs little memory.
+        """
+        check_same_batch(x, t)
+        t = np.asarray(t)
+        correct = 0.0
+        for start in range(0, len(x), batch_size):
+            z_out, _ = self.forward(x[start : start + batch_size])
+            correct += accuracy(z_out, t[start : start + batch_size]) * len(z_out)
+        return correct / len(x)
+
+
+class TwoLayerNet(MLP):
+    """input → hidden (sigmoid or ReLU) → softmax output, with cross-entropy loss.
+
+    The network of "Deep Learning from Scratch" (chapters 4 and 5), with the
+    same names: ``params`` W1 (input_size, hidden_size), b1, W2 (hidden_size,
+    output_size), b2; ``predict``, ``loss``, ``accuracy``, ``numerical_gradient``
+    and ``gradient``. weight_init defaults to the book's std of 0.01.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        activation: str = "sigmoid",
+        weight_init: str | float = 0.01,
+        *,
+        weight_decay: float = 0.0,
+        seed: int = 0,
+        dtype: type = np.float64,
+    ) -> None:
+        if activation not in ("sigmoid", "relu", "tanh"):
+            raise ValueError(f"activation must be 'sigmoid', 'relu' or 'tanh', got {activation!r}")
+        super().__init__(
+            [input_size, hidden_size, output_size],
+            [activation, "softmax"],
+            loss="cross_entropy",
+            weight_init=weight_init,
+            weight_decay=weight_decay,
+            seed=seed,
+            dtype=dtype,
+        )

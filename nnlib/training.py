@@ -1,0 +1,203 @@
+"""Mini-batch training: batches, update rules, learning-rate schedules, and the loop.
+
+The loop is the four steps of the course: draw a mini-batch, compute the
+gradient, step against it, repeat. It records what the notebooks plot and
+stops with a helpful message the moment the loss stops being a number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nnlib._checks import as_float_array, check_finite, check_same_batch
+from nnlib.progress import progress_bar
+
+Schedule = Callable[[float, int], float]
+"""A learning-rate schedule: (base lr, iteration from 0) -> lr for that iteration."""
+
+
+class DivergenceError(FloatingPointError):
+    """The loss became NaN or infinite: the weights blew up.
+
+    Attributes: ``iteration`` and ``lr`` where it happened, and ``history``,
+    the History recorded up to (and including) that iteration.
+    """
+
+    def __init__(self, iteration: int, lr: float, loss: float, history: History) -> None:
+        self.iteration, self.lr, self.loss, self.history = iteration, lr, loss, history
+        super().__init__(
+            f"training diverged: the loss became {loss} at iteration {iteration} "
+            f"with learning rate {lr:g}. The steps overshoot the minimum and grow each time. "
+            f"Try a smaller learning rate (for example {lr / 10:g}), a decaying schedule, "
+            f"or smaller initial weights."
+        )
+
+
+def iterate_minibatches(
+    x: np.ndarray,
+    t: np.ndarray,
+    batch_size: int,
+    rng: np.random.Generator,
+    shuffle: bool = True,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """One epoch of mini-batches ``(x[idx], t[idx])``, every sample exactly once.
+
+    x: (N, ...); t: (N, ...). The last batch is smaller when batch_size does not
+    divide N. Shuffling permutes indices, not the data: no copy of x per epoch.
+    """
+    check_same_batch(x, t)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
+    for start in range(0, len(x), batch_size):
+        idx = order[start : start + batch_size]
+        yield x[idx], t[idx]
+
+
+def sgd_step(
+    params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float, sign: int = -1
+) -> None:
+    """θ ← θ + sign · lr · ∂E/∂θ for every key, in place.
+
+    sign = −1 is gradient descent (the gradient points uphill, so we step
+    against it); sign = +1 is gradient ascent, which climbs the loss.
+    """
+    if sign not in (-1, 1):
+        raise ValueError(f"sign must be -1 (descent) or +1 (ascent), got {sign}")
+    for key, p in params.items():
+        p += (sign * lr) * grads[key]
+
+
+def momentum_step(
+    params: dict[str, np.ndarray],
+    grads: dict[str, np.ndarray],
+    velocity: dict[str, np.ndarray],
+    lr: float,
+    momentum: float = 0.9,
+    sign: int = -1,
+) -> None:
+    """v ← μ v + sign · lr · ∂E/∂θ, then θ ← θ + v, in place (``velocity`` starts empty).
+
+    The velocity averages recent gradients, so the zig-zag across a narrow
+    valley cancels out while the steady slope along it adds up.
+    """
+    for key, p in params.items():
+        v = velocity.get(key)
+        if v is None:
+            v = velocity[key] = np.zeros_like(p)
+        v *= momentum
+        v += (sign * lr) * grads[key]
+        p += v
+
+
+def constant() -> Schedule:
+    """lr_k = lr: the same rate at every iteration."""
+    return lambda lr, k: lr
+
+
+def step_decay(drop: float = 0.5, every: int = 1000) -> Schedule:
+    """lr_k = lr · drop^⌊k / every⌋: halve (by default) every ``every`` iterations."""
+    return lambda lr, k: lr * drop ** (k // every)
+
+
+def exponential_decay(rate: float = 0.96, every: int = 100) -> Schedule:
+    """lr_k = lr · rate^(k / every): a smooth decay by ``rate`` per ``every`` iterations."""
+    return lambda lr, k: lr * rate ** (k / every)
+
+
+def inverse_time_decay(k0: float = 1000.0) -> Schedule:
+    """lr_k = lr / (1 + k / k0): the 1/t decay of stochastic approximation theory."""
+    return lambda lr, k: lr / (1.0 + k / k0)
+
+
+@dataclass
+class History:
+    """What ``train`` records.
+
+    loss, lr: one entry per iteration (mini-batch loss, learning rate used).
+    train_acc, test_acc: one entry per epoch (test_acc empty without a test set).
+    """
+
+    loss: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+    iterations_per_epoch: int = 0
+
+
+def train(
+    net,
+    x: np.ndarray,
+    t: np.ndarray,
+    *,
+    lr: float,
+    epochs: int,
+    batch_size: int,
+    schedule: Schedule | None = None,
+    momentum: float = 0.0,
+    x_test: np.ndarray | None = None,
+    t_test: np.ndarray | None = None,
+    seed: int = 0,
+    sign: int = -1,
+    eval_train: bool = True,
+    progress: bool | None = None,
+) -> History:
+    """Train ``net`` by mini-batch gradient descent and return its History.
+
+    net: anything with ``params``, ``loss_and_gradient(x, t)`` and ``accuracy(x, t)``
+        (``MLP``, ``TwoLayerNet``).
+    x: (N, D) inputs; t: labels for the same N rows.
+    lr: the base learning rate; ``schedule`` (see step_decay, …) varies it per iteration.
+    momentum: 0 for plain SGD, e.g. 0.9 for SGD with momentum.
+    x_test, t_test: evaluated after every epoch when given.
+    seed: seeds the shuffling, so the same seed gives the same run.
+    sign: −1 descends; +1 ascends (the sign-flip experiment).
+    eval_train: record the accuracy on the whole training set after every epoch.
+    progress: draw a progress bar (None: unless NNLIB_PROGRESS=0).
+
+    Raises ``DivergenceError`` as soon as the loss is NaN or infinite.
+    """
+    x, t = as_float_array(x, "x"), np.asarray(t)
+    check_same_batch(x, t)
+    check_finite(x, "x")
+    if (x_test is None) != (t_test is None):
+        raise ValueError("pass both x_test and t_test, or neither")
+    if x_test is not None:
+        check_same_batch(x_test, t_test, "x_test", "t_test")
+    if epochs < 0 or batch_size < 1:
+        raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
+    schedule = schedule or constant()
+    rng = np.random.default_rng(seed)
+    history = History(iterations_per_epoch=-(-len(x) // batch_size))
+    velocity: dict[str, np.ndarray] = {}
+    k = 0
+    bar = progress_bar(
+        total=epochs * history.iterations_per_epoch, desc="training", enabled=progress
+    )
+    with bar:
+        for _ in range(epochs):
+            for xb, tb in iterate_minibatches(x, t, batch_size, rng):
+                lr_k = schedule(lr, k)
+                # Overflow inside a diverging step is expected; the finite check below reports it.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    loss, grads = net.loss_and_gradient(xb, tb)
+                history.loss.append(loss)
+                history.lr.append(lr_k)
+                if not np.isfinite(loss):
+                    raise DivergenceError(k, lr_k, loss, history)
+                if momentum:
+                    momentum_step(net.params, grads, velocity, lr_k, momentum, sign)
+                else:
+                    sgd_step(net.params, grads, lr_k, sign)
+                k += 1
+                bar.update(1)
+            with np.errstate(over="ignore", invalid="ignore"):
+                if eval_train:
+                    history.train_acc.append(net.accuracy(x, t))
+                if x_test is not None:
+                    history.test_acc.append(net.accuracy(x_test, t_test))
+            bar.set_postfix(loss=f"{history.loss[-1]:.4f}")
+    return history
