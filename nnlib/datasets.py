@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlib.mnist import load_fashion_mnist, load_mnist
+
+__all__ = ["load_fashion_mnist", "load_mnist", "moons", "one_hot", "spirals", "xor", "xor_cloud"]
+
 
 def one_hot(t: np.ndarray, num_classes: int, dtype: type = np.float64) -> np.ndarray:
     """Class indices (N,) -> one-hot rows (N, num_classes): row n is 1 at column t[n].

@@ -1,0 +1,129 @@
+"""Networks: backprop against numerical gradients, determinism, and clear errors."""
+
+import numpy as np
+import pytest
+
+from nnlib.datasets import one_hot
+from nnlib.gradients import relative_error
+from nnlib.networks import MLP, TwoLayerNet
+
+
+def rng(seed: int = 2) -> np.random.Generator:
+    # One generator per test, so a test's data does not depend on which tests ran before it.
+    return np.random.default_rng(seed)
+
+
+def assert_backprop_matches(net, x, t):
+    analytic = net.gradient(x, t)
+    numeric = net.numerical_gradient(x, t)
+    assert analytic.keys() == net.params.keys() == numeric.keys()
+    for key in analytic:
+        assert analytic[key].shape == net.params[key].shape
+        err = relative_error(analytic[key], numeric[key])
+        assert err < 1e-7, f"{key}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("n", [1, 3, 8])
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+@pytest.mark.parametrize("labels", ["index", "one-hot"])
+def test_two_layer_net_backprop(n, activation, labels):
+    gen = rng()
+    net = TwoLayerNet(6, 5, 4, activation, weight_init=0.5, seed=n, weight_decay=0.01)
+    x = gen.standard_normal((n, 6))
+    idx = gen.integers(0, 4, n)
+    assert_backprop_matches(net, x, idx if labels == "index" else one_hot(idx, 4))
+
+
+@pytest.mark.parametrize(
+    ("sizes", "activations", "loss"),
+    [
+        ([2, 3, 2], ["sigmoid", "sigmoid"], "sum_squared_error"),
+        ([2, 10, 1], ["sigmoid", "sigmoid"], "sum_squared_error"),
+        ([4, 6, 5, 3], ["tanh", "relu", "softmax"], "cross_entropy"),
+        ([3, 4, 4, 4, 2], "sigmoid", "mean_squared_error"),
+        ([5, 2], ["identity"], "mean_squared_error"),
+    ],
+)
+@pytest.mark.parametrize("n", [1, 4])
+def test_mlp_backprop(sizes, activations, loss, n):
+    gen = rng()
+    net = MLP(sizes, activations, loss=loss, weight_decay=0.1, seed=3)
+    x = gen.standard_normal((n, sizes[0]))
+    if loss == "cross_entropy":
+        t = gen.integers(0, sizes[-1], n)
+    else:
+        t = gen.random((n, sizes[-1]))
+    assert_backprop_matches(net, x, t)
+
+
+def test_two_layer_net_is_a_two_layer_mlp():
+    gen = rng()
+    net = TwoLayerNet(4, 3, 2, "relu", weight_init="he", seed=7)
+    mlp = MLP([4, 3, 2], ["relu", "softmax"], weight_init="he", seed=7)
+    x, t = gen.standard_normal((5, 4)), gen.integers(0, 2, 5)
+    for key in net.params:
+        np.testing.assert_array_equal(net.params[key], mlp.params[key])
+    assert net.loss(x, t) == mlp.loss(x, t)
+
+
+def test_predict_gives_probabilities_and_accuracy_counts():
+    gen = rng()
+    net = TwoLayerNet(3, 4, 5, seed=0)
+    x = gen.standard_normal((7, 3))
+    p = net.predict(x)
+    assert p.shape == (7, 5)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    t = np.argmax(p, axis=1)
+    assert net.accuracy(x, t) == 1.0
+    assert net.accuracy(x, one_hot(t, 5)) == 1.0
+    assert net.accuracy(x, t, batch_size=2) == 1.0
+
+
+def test_same_seed_same_weights_different_seed_different():
+    a, b, c = (TwoLayerNet(5, 4, 3, seed=s) for s in (1, 1, 2))
+    for key in a.params:
+        np.testing.assert_array_equal(a.params[key], b.params[key])
+    assert not np.array_equal(a.params["W1"], c.params["W1"])
+
+
+def test_float32_network_stays_float32():
+    gen = rng()
+    net = TwoLayerNet(5, 4, 3, seed=0, dtype=np.float32)
+    x = gen.standard_normal((2, 5)).astype(np.float32)
+    grads = net.gradient(x, np.array([0, 2]))
+    assert all(g.dtype == np.float32 for g in grads.values())
+
+
+def test_weight_init_scales():
+    assert np.std(TwoLayerNet(400, 300, 10, weight_init=0.01).params["W1"]) == pytest.approx(
+        0.01, rel=0.02
+    )
+    he = MLP([400, 300, 10], "relu", weight_init="he").params["W1"]
+    assert np.std(he) == pytest.approx(np.sqrt(2 / 400), rel=0.02)
+    with pytest.raises(ValueError, match="weight_init"):
+        MLP([2, 2], weight_init="zeros")
+
+
+@pytest.mark.parametrize(
+    ("x", "t", "message"),
+    [
+        (np.zeros((10, 6)), np.zeros(7, dtype=int), "x has 10 rows but t has 7"),
+        (np.zeros((10, 5)), np.zeros(10, dtype=int), r"x must have shape \(N, 6\).*\(10, 5\)"),
+        (np.zeros((2, 6)), np.array([0, 4]), "label 4 is outside the classes 0..3"),
+        (np.zeros((2, 6)), np.zeros((2, 3)), "do not fit predictions"),
+    ],
+)
+def test_bad_input_names_the_problem(x, t, message):
+    net = TwoLayerNet(6, 5, 4)
+    for method in (net.loss, net.gradient, net.accuracy):
+        with pytest.raises(ValueError, match=message):
+            method(x, t)
+
+
+def test_bad_configuration():
+    with pytest.raises(ValueError, match="softmax output goes with"):
+        MLP([2, 3, 2], ["sigmoid", "softmax"], loss="sum_squared_error")
+    with pytest.raises(ValueError, match="2 layers need 2 activations"):
+        MLP([2, 3, 2], ["sigmoid"])
+    with pytest.raises(ValueError, match="activation must be"):
+        TwoLayerNet(2, 3, 2, activation="softmax")
