@@ -417,7 +417,8 @@ def _read_npz(spec: DatasetSpec, folder: Path) -> tuple[np.ndarray, ...] | None:
         return None
     try:
         # allow_pickle=False: an .npz can hold pickled objects, and unpickling runs code.
-        with np.load(path, allow_pickle=False) as npz:
+        # We open the file ourselves: np.load leaks its own handle when the zip is broken.
+        with path.open("rb") as file, np.load(file, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in (*_NPZ_KEYS, "sha256")}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         log.warning("rebuilding %s: it could not be read (%s)", path, err)
