@@ -91,3 +91,13 @@ ACTIVATIONS = {
     "tanh": (tanh, tanh_grad),
     "identity": (identity, identity_grad),
 }
+
+# name -> φ'(z) written in terms of a = φ(z). Backprop (BP2) needs φ' of every
+# hidden layer at every step, and the forward pass has already computed a:
+# σ' = a(1 − a) costs one multiply where σ'(z) would compute σ all over again.
+GRAD_FROM_OUTPUT = {
+    "sigmoid": lambda a: a * (1.0 - a),
+    "relu": lambda a: a > 0,  # a bool mask; multiplying by it keeps delta's dtype
+    "tanh": lambda a: 1.0 - a * a,
+    "identity": lambda a: np.ones_like(a),
+}

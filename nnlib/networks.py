@@ -23,7 +23,7 @@ import numpy as np
 
 from nnlib import losses
 from nnlib._checks import as_float_array, check_same_batch
-from nnlib.activations import ACTIVATIONS, softmax
+from nnlib.activations import ACTIVATIONS, GRAD_FROM_OUTPUT, softmax
 from nnlib.gradients import numerical_gradient
 from nnlib.metrics import accuracy
 
@@ -142,7 +142,8 @@ class MLP:
         a = self._check_x(x)
         cache = []
         for l in range(1, self.n_layers + 1):
-            z = a @ self.params[f"W{l}"] + self.params[f"b{l}"]
+            z = a @ self.params[f"W{l}"]
+            z += self.params[f"b{l}"]  # in place: one temporary array fewer per layer
             cache.append((a, z))
             if l < self.n_layers:
                 a = ACTIVATIONS[self.activations[l - 1]][0](z)
@@ -200,8 +201,9 @@ class MLP:
                 grads[f"W{l}"] += losses.l2_penalty_grad(W, self.weight_decay, n_pen)
             grads[f"b{l}"] = delta.sum(axis=0)  # BP3
             if l > 1:
-                z_prev = cache[l - 2][1]
-                delta = (delta @ W.T) * ACTIVATIONS[self.activations[l - 2]][1](z_prev)  # BP2
+                # φ'(z_{l−1}) from a_{l−1} (this layer's input), which forward already computed
+                phi_grad = GRAD_FROM_OUTPUT[self.activations[l - 2]](a_prev)
+                delta = (delta @ W.T) * phi_grad  # BP2
         return loss, grads
 
     def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:

@@ -54,7 +54,7 @@ def iterate_minibatches(
     order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
     for start in range(0, len(x), batch_size):
         idx = order[start : start + batch_size]
-        yield x[idx], t[idx]
+        yield np.take(x, idx, axis=0), np.take(t, idx, axis=0)  # take: a faster gather than x[idx]
 
 
 def sgd_step(

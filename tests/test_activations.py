@@ -82,3 +82,10 @@ def test_float32_stays_float32():
         assert f(z).dtype == np.float32
         assert f_grad(z).dtype == np.float32
     assert A.softmax(z).dtype == np.float32
+
+
+@pytest.mark.parametrize("name", list(A.ACTIVATIONS))
+def test_grad_from_output_matches_grad(name):
+    phi, phi_grad = A.ACTIVATIONS[name]
+    z = rng().standard_normal((4, 6))
+    np.testing.assert_allclose(A.GRAD_FROM_OUTPUT[name](phi(z)) * 1.0, phi_grad(z), rtol=1e-12)
