@@ -557,6 +557,8 @@ def _worth_retrying(err: Exception) -> bool:
     if isinstance(err, requests.HTTPError) and err.response is not None:
         status = err.response.status_code
         return status >= 500 or status in (408, 429)  # not 403/404: they will not change
+    if isinstance(err, requests.ConnectionError) and "NameResolutionError" in repr(err):
+        return False  # no DNS (offline): asking again in a second will not help
     return True  # timeouts, refused or cut connections
 
 

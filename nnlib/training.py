@@ -57,6 +57,11 @@ def iterate_minibatches(
         yield np.take(x, idx, axis=0), np.take(t, idx, axis=0)  # take: a faster gather than x[idx]
 
 
+def _check_sign(sign: int) -> None:
+    if sign not in (-1, 1):
+        raise ValueError(f"sign must be -1 (descent) or +1 (ascent), got {sign}")
+
+
 def sgd_step(
     params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float, sign: int = -1
 ) -> None:
@@ -65,8 +70,7 @@ def sgd_step(
     sign = −1 is gradient descent (the gradient points uphill, so we step
     against it); sign = +1 is gradient ascent, which climbs the loss.
     """
-    if sign not in (-1, 1):
-        raise ValueError(f"sign must be -1 (descent) or +1 (ascent), got {sign}")
+    _check_sign(sign)
     for key, p in params.items():
         p += (sign * lr) * grads[key]
 
@@ -84,6 +88,7 @@ def momentum_step(
     The velocity averages recent gradients, so the zig-zag across a narrow
     valley cancels out while the steady slope along it adds up.
     """
+    _check_sign(sign)
     for key, p in params.items():
         v = velocity.get(key)
         if v is None:
@@ -169,6 +174,7 @@ def train(
         check_same_batch(x_test, t_test, "x_test", "t_test")
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
+    _check_sign(sign)
     schedule = schedule or constant()
     rng = np.random.default_rng(seed)
     history = History(iterations_per_epoch=-(-len(x) // batch_size))

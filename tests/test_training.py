@@ -120,6 +120,7 @@ def test_gradient_ascent_raises_the_loss():
         (np.array([[0.0, np.inf]] * 4), np.zeros(4, dtype=int), {}, "non-finite"),
         (np.zeros((4, 2)), np.zeros(4, dtype=int), {"x_test": np.zeros((4, 2))}, "both x_test"),
         (np.zeros((4, 2)), np.zeros(4, dtype=int), {"batch_size": 0}, "batch_size"),
+        (np.zeros((4, 2)), np.zeros(4, dtype=int), {"sign": 0, "momentum": 0.9}, "sign"),
     ],
 )
 def test_bad_training_input(x, t, kwargs, message):
