@@ -24,7 +24,6 @@ from collections.abc import Iterable
 import numpy as np
 
 from nnlib._checks import as_float_array, label_format
-from nnlib.activations import log_softmax
 
 # Probabilities are clipped to at least this before the log: -log(1e-12) ≈ 27.6,
 # so a confidently wrong prediction costs a lot but never infinity.
@@ -111,8 +110,12 @@ def softmax_cross_entropy(logits: np.ndarray, t: np.ndarray) -> tuple[float, np.
         raise ValueError(f"logits must have shape (N, C), got {z.shape}")
     fmt = label_format(z, t)
     n = len(z)
-    log_p = log_softmax(z)
-    dlogits = np.exp(log_p)
+    # log_softmax and softmax from one exponential: shifted = z − max, e = exp(shifted)
+    shifted = z - np.max(z, axis=1, keepdims=True)
+    dlogits = np.exp(shifted)
+    sum_e = np.sum(dlogits, axis=1, keepdims=True)
+    log_p = shifted - np.log(sum_e)
+    dlogits /= sum_e
     if fmt == "one-hot":
         t1 = np.asarray(t, dtype=z.dtype)
         loss = -np.sum(t1 * log_p) / n

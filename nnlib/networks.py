@@ -189,7 +189,9 @@ class MLP:
         z_out, cache = self.forward(x)
         data_loss, delta = self._data_loss_and_delta(z_out, t)
         n_pen = self._penalty_n(len(z_out))
-        loss = data_loss + losses.l2_penalty(self._weights(), self.weight_decay, n_pen)
+        loss = data_loss
+        if self.weight_decay:  # Σ W² over every weight costs ~7% of a step: skip it when λ = 0
+            loss += losses.l2_penalty(self._weights(), self.weight_decay, n_pen)
         grads: dict[str, np.ndarray] = {}
         if not need_gradient:
             return loss, grads

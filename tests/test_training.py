@@ -98,7 +98,7 @@ def test_divergence_is_caught_with_advice():
     x, t = spirals(50, 3, seed=0)
     net = MLP([2, 50, 50, 3], "relu", seed=0)
     with pytest.raises(DivergenceError, match="smaller learning rate") as info:
-        train(net, x * 100, t, lr=1e3, epochs=50, batch_size=50, progress=False)
+        train(net, x * 1000, t, lr=1e3, epochs=50, batch_size=50, progress=False)
     err = info.value
     assert err.lr == 1e3 and err.iteration >= 0
     assert not np.isfinite(err.history.loss[-1])
