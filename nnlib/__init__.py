@@ -22,7 +22,7 @@ from nnlib.activations import (
     tanh,
     tanh_grad,
 )
-from nnlib.datasets import one_hot, xor
+from nnlib.datasets import one_hot, xor, xor_cloud
 from nnlib.gradients import (
     gradient_check,
     gradient_descent,
@@ -69,4 +69,5 @@ __all__ = [
     "tanh_grad",
     "train",
     "xor",
+    "xor_cloud",
 ]

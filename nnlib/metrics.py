@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnlib._checks import class_indices
+from nnlib._checks import check_same_batch, class_indices
 
 
 def accuracy(y: np.ndarray, t: np.ndarray) -> float:
-    """Fraction of rows whose largest score is the true class.
+    """Fraction of rows whose predicted class is the true class.
 
-    y: (N, C) scores or probabilities; t: one-hot (N, C) or class indices (N,).
+    y: (N, C) scores or probabilities, the class being the largest; t: one-hot
+    (N, C) or class indices (N,). With a single output column, y (N, 1) is the
+    probability of class 1 (predicted where y > 0.5) and t holds 0/1, shape
+    (N,) or (N, 1): an argmax over one column would call every sample class 0.
     """
+    if np.ndim(y) == 2 and np.shape(y)[1] == 1:
+        t = np.asarray(t).reshape(-1)
+        check_same_batch(y, t, "y", "t")
+        return float(np.mean((np.asarray(y)[:, 0] > 0.5) == (t > 0.5)))
     return float(np.mean(np.argmax(y, axis=-1) == class_indices(y, t)))
 
 

@@ -236,7 +236,9 @@ class MLP:
         correct = 0.0
         for start in range(0, len(x), batch_size):
             z_out, _ = self.forward(x[start : start + batch_size])
-            correct += accuracy(z_out, t[start : start + batch_size]) * len(z_out)
+            # argmax of z equals argmax of softmax(z); one output column needs the real output
+            y = self._output(z_out) if z_out.shape[1] == 1 else z_out
+            correct += accuracy(y, t[start : start + batch_size]) * len(z_out)
         return correct / len(x)
 
 

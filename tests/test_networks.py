@@ -127,3 +127,14 @@ def test_bad_configuration():
         MLP([2, 3, 2], ["sigmoid"])
     with pytest.raises(ValueError, match="activation must be"):
         TwoLayerNet(2, 3, 2, activation="softmax")
+
+
+def test_accuracy_with_one_output_column_thresholds_at_one_half():
+    x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    t = np.array([[0.0], [1.0], [1.0], [0.0]])
+    net = MLP([2, 3, 1], ["sigmoid", "sigmoid"], loss="sum_squared_error", seed=0)
+    predicted = (net.predict(x)[:, 0] > 0.5).astype(float)
+    expected = float(np.mean(predicted == t[:, 0]))
+    assert net.accuracy(x, t) == expected
+    assert net.accuracy(x, t[:, 0]) == expected
+    assert net.accuracy(x, 1 - t) == 1 - expected
