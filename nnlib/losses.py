@@ -110,19 +110,20 @@ def softmax_cross_entropy(logits: np.ndarray, t: np.ndarray) -> tuple[float, np.
         raise ValueError(f"logits must have shape (N, C), got {z.shape}")
     fmt = label_format(z, t)
     n = len(z)
-    # log_softmax and softmax from one exponential: shifted = z − max, e = exp(shifted)
-    shifted = z - np.max(z, axis=1, keepdims=True)
+    # log softmax and softmax from one exponential: log p = shifted − log Σe, p = e / Σe
+    shifted = z - z.max(axis=1, keepdims=True)
     dlogits = np.exp(shifted)
-    sum_e = np.sum(dlogits, axis=1, keepdims=True)
-    log_p = shifted - np.log(sum_e)
+    sum_e = dlogits.sum(axis=1, keepdims=True)
+    log_sum_e = np.log(sum_e)
     dlogits /= sum_e
     if fmt == "one-hot":
         t1 = np.asarray(t, dtype=z.dtype)
-        loss = -np.sum(t1 * log_p) / n
+        loss = -np.sum(t1 * (shifted - log_sum_e)) / n
         dlogits -= t1
     else:
+        # only the true class's log p enters the loss: no need for the whole log p matrix
         rows, idx = np.arange(n), np.asarray(t, dtype=np.intp)
-        loss = -np.sum(log_p[rows, idx]) / n
+        loss = (np.sum(log_sum_e) - np.sum(shifted[rows, idx])) / n
         dlogits[rows, idx] -= 1.0
     dlogits /= n
     return float(loss), dlogits
