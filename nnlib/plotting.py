@@ -218,7 +218,10 @@ def plot_lr_grid(
             f"lr = {lr:g}" + (" (diverged)" if diverged else ""),
             color=COLORS[3] if diverged else "k",
         )
-        if log and finite.any() and loss[finite].min() > 0:
+        # A log axis only where the curve spans more than a decade: below that it has
+        # no major ticks left and the minor labels clutter the panel.
+        positive = loss[finite]
+        if log and positive.size and positive.min() > 0 and positive.max() > 10 * positive.min():
             ax.set_yscale("log")
     for ax in axes.flat[len(curves) :]:
         ax.axis("off")
