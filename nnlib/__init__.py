@@ -32,10 +32,14 @@ from nnlib.gradients import (
 )
 from nnlib.losses import (
     cross_entropy_error,
+    cross_entropy_error_grad,
     l2_penalty,
+    l2_penalty_grad,
     mean_squared_error,
+    mean_squared_error_grad,
     softmax_cross_entropy,
     sum_squared_error,
+    sum_squared_error_grad,
 )
 from nnlib.networks import MLP, TwoLayerNet
 from nnlib.training import DivergenceError, History, sgd_step, train
@@ -47,12 +51,15 @@ __all__ = [
     "History",
     "TwoLayerNet",
     "cross_entropy_error",
+    "cross_entropy_error_grad",
     "gradient_check",
     "gradient_descent",
     "identity",
     "l2_penalty",
+    "l2_penalty_grad",
     "log_softmax",
     "mean_squared_error",
+    "mean_squared_error_grad",
     "numerical_derivative",
     "numerical_gradient",
     "one_hot",
@@ -65,6 +72,7 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy",
     "sum_squared_error",
+    "sum_squared_error_grad",
     "tanh",
     "tanh_grad",
     "train",
