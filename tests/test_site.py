@@ -8,13 +8,11 @@ in CI (``CI=true``) they fail instead, so the site can't go untested silently.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import os
 import shutil
 import struct
 import subprocess
-import sys
 import time
 import zlib
 from collections.abc import Iterator
@@ -24,6 +22,8 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 import websocket
+
+from tools import build_site
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -44,18 +44,6 @@ PAGE_REPORT_JS = """
   };
 })()
 """
-
-
-def _load_tool(name: str):
-    """Import tools/<name>.py as a module, whatever the current directory is."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-build_site = _load_tool("build_site")
 
 
 # --- fixture notebooks --------------------------------------------------------------------------

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat import NotebookNode
 
+from tools import student_copies
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-
-
-def _load_tool(name: str):
-    """Import tools/<name>.py as a module, whatever the current directory is."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-student_copies = _load_tool("student_copies")
 
 
 def _tags(cell: NotebookNode) -> list[str]:
