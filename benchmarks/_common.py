@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import statistics
 import sys
 import time
@@ -27,7 +26,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from nnlib.mnist import load_mnist  # noqa: E402  (needs the path above)
+from nnlib.memory import peak_memory_mb  # noqa: E402  (needs the path above)
+from nnlib.mnist import load_mnist  # noqa: E402
 
 MnistArrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -47,14 +47,9 @@ def load_mnist_arrays(dtype: type = np.float32, n_train: int | None = None) -> M
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MB (10^6 bytes).
-
-    ru_maxrss is in kilobytes on Linux and in bytes on macOS. It never goes down:
-    it is the high-water mark since the process started.
-    """
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    scale = 1 if sys.platform == "darwin" else 1024
-    return maxrss * scale / 1e6
+    """Peak resident memory of this process so far, in MB (10^6 bytes); nan where unknown."""
+    peak = peak_memory_mb()
+    return float("nan") if peak is None else peak
 
 
 def machine_info() -> dict[str, Any]:
