@@ -4,10 +4,11 @@
     python benchmarks/time_to_accuracy.py --quick   # seed 0, 200 iterations (CI)
 
 The recipe: 784-300-10, ReLU, He initialisation, batch 128, lr 0.1, momentum 0.9,
-float32. The loop is written here with nnlib's own pieces (iterate_minibatches,
-loss_and_gradient, momentum_step) rather than nnlib.train, so that the test
-accuracy can be measured every ``--eval-every`` iterations, in the middle of an
-epoch. The clock runs only during training steps: evaluations are not counted.
+float32, and lr × 0.1 after 4 epochs (notebook 04's step decay). The loop is written
+here with nnlib's own pieces (iterate_minibatches, loss_and_gradient, momentum_step)
+rather than nnlib.train, so that the test accuracy can be measured every
+``--eval-every`` iterations, in the middle of an epoch. The clock runs only during
+training steps: evaluations are not counted.
 A threshold counts as reached at the first evaluation at or above it, so the time
 is late by at most eval-every iterations (about a tenth of a second at 100).
 
@@ -26,7 +27,7 @@ import numpy as np
 from _common import load_mnist_arrays, machine_info, peak_rss_mb, print_result, rounded
 
 from nnlib.networks import TwoLayerNet
-from nnlib.training import iterate_minibatches, momentum_step
+from nnlib.training import iterate_minibatches, momentum_step, step_decay
 
 THRESHOLDS = (0.97, 0.98)
 
@@ -46,6 +47,7 @@ def run_seed(
     net = TwoLayerNet(784, args.hidden, 10, "relu", "he", seed=seed, dtype=np.float32)
     rng = np.random.default_rng(seed)  # the shuffling, seeded like nnlib.train's
     velocity: dict[str, np.ndarray] = {}
+    schedule = step_decay(drop=0.1, every=args.decay_every)
     reached: dict[str, float | None] = {key(th): None for th in THRESHOLDS}  # training seconds
     reached_at: dict[str, int | None] = {key(th): None for th in THRESHOLDS}  # iterations
     curve: list[tuple[int, float, float]] = []  # (iteration, training seconds, test accuracy)
@@ -55,7 +57,7 @@ def run_seed(
         start = time.perf_counter()
         for xb, tb in iterate_minibatches(x, t, args.batch_size, rng):
             _, grads = net.loss_and_gradient(xb, tb)
-            momentum_step(net.params, grads, velocity, args.lr, args.momentum)
+            momentum_step(net.params, grads, velocity, schedule(args.lr, k), args.momentum)
             k += 1
             if k % args.eval_every == 0 or k == args.max_iterations:
                 train_s += time.perf_counter() - start  # stop the clock for the evaluation
@@ -99,9 +101,13 @@ def main() -> None:
     parser.add_argument("--momentum", type=float, default=0.9)
     parser.add_argument("--eval-every", type=int, default=100, help="iterations between tests")
     parser.add_argument("--max-epochs", type=float, default=10)
+    parser.add_argument(
+        "--decay-after-epochs", type=float, default=4, help="lr x 0.1 after this, as notebook 04"
+    )
     args = parser.parse_args()
     data = load_mnist_arrays(np.float32)
     steps_per_epoch = -(-len(data[0]) // args.batch_size)
+    args.decay_every = max(1, round(args.decay_after_epochs * steps_per_epoch))
     args.max_iterations = round(args.max_epochs * steps_per_epoch)
     if args.quick:
         args.seeds, args.max_iterations = [0], 200
@@ -141,6 +147,7 @@ def main() -> None:
                 "weight_init": "he",
                 "batch_size": args.batch_size,
                 "lr": args.lr,
+                "decay_after_epochs": args.decay_after_epochs,
                 "momentum": args.momentum,
                 "dtype": "float32",
                 "eval_every": args.eval_every,
