@@ -103,7 +103,8 @@ def softmax_cross_entropy(logits: np.ndarray, t: np.ndarray) -> tuple[float, np.
     logits: (N, C) scores; t: one-hot (N, C) or class indices (N,).
     Returns ``(loss, dlogits)`` with dlogits of shape (N, C):
     dE/dz = (softmax(z) − t) / N. Fusing the two steps is both simpler (the
-    division by y cancels) and stable: the loss uses log_softmax, never log(0).
+    division by y cancels) and stable: log p = (z − max z) − log Σ e^(z − max z)
+    is computed directly, never as log(0).
     """
     z = as_float_array(logits, "logits")
     if z.ndim != 2:

@@ -46,6 +46,5 @@ def progress_bar(
         desc=desc,
         unit=unit,
         disable=not progress_enabled(enabled),
-        leave=kwargs.pop("leave", True),
         **kwargs,
     )

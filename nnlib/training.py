@@ -75,20 +75,6 @@ def sgd_step(
         p += (sign * lr) * grads[key]
 
 
-def _sgd_step_consuming_grads(
-    params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float, sign: int
-) -> None:
-    """``sgd_step``, but it scales the gradients in place (they are garbage afterwards).
-
-    Speed only, for ``train``, whose gradients are used once: no temporary
-    array per parameter, which saves a few percent of every training step.
-    """
-    for key, p in params.items():
-        g = grads[key]
-        g *= sign * lr
-        p += g
-
-
 def momentum_step(
     params: dict[str, np.ndarray],
     grads: dict[str, np.ndarray],
@@ -211,7 +197,7 @@ def train(
                 if momentum:
                     momentum_step(net.params, grads, velocity, lr_k, momentum, sign)
                 else:
-                    _sgd_step_consuming_grads(net.params, grads, lr_k, sign)
+                    sgd_step(net.params, grads, lr_k, sign)
                 k += 1
                 bar.update(1)
             with np.errstate(over="ignore", invalid="ignore"):

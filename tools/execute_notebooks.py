@@ -39,7 +39,7 @@ def execute(path: Path, timeout: int = 600) -> float:
 
 def main(argv: list[str]) -> int:
     os.environ.setdefault("NNLIB_PROGRESS", "0")
-    # The same BLAS set-up as the tests (tests/conftest.py), so stored and fresh outputs agree.
+    # The same BLAS set-up as the tests (conftest.py), so stored and fresh outputs agree.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     paths = [Path(a) for a in argv] or sorted((REPO_ROOT / "notebooks").glob("[0-9]*.ipynb"))
