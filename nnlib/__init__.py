@@ -7,7 +7,7 @@ Modules, in the order the course meets them:
 * ``gradients``: numerical derivatives, gradient descent, gradient checking
 * ``networks``: ``TwoLayerNet`` and ``MLP``, trained by backprop
 * ``training``: mini-batches, SGD and momentum, schedules, ``train``
-* ``datasets``: XOR, spirals, moons, ``one_hot``, ``load_mnist``
+* ``datasets``: XOR, spirals, moons, ``one_hot``, ``train_val_split``, ``load_mnist``
 * ``metrics`` and ``plotting``
 """
 
@@ -22,7 +22,7 @@ from nnlib.activations import (
     tanh,
     tanh_grad,
 )
-from nnlib.datasets import one_hot, xor, xor_cloud
+from nnlib.datasets import one_hot, train_val_split, xor, xor_cloud
 from nnlib.gradients import (
     gradient_check,
     gradient_descent,
@@ -76,6 +76,7 @@ __all__ = [
     "tanh",
     "tanh_grad",
     "train",
+    "train_val_split",
     "xor",
     "xor_cloud",
 ]

@@ -8,27 +8,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlib._checks import check_same_batch
+from nnlib.labels import one_hot
 from nnlib.mnist import load_fashion_mnist, load_mnist
 
-__all__ = ["load_fashion_mnist", "load_mnist", "moons", "one_hot", "spirals", "xor", "xor_cloud"]
-
-
-def one_hot(t: np.ndarray, num_classes: int, dtype: type = np.float64) -> np.ndarray:
-    """Class indices (N,) -> one-hot rows (N, num_classes): row n is 1 at column t[n].
-
-    Raises a ValueError naming the label when one lies outside 0..num_classes−1.
-    """
-    t = np.asarray(t)
-    if t.ndim != 1:
-        raise ValueError(f"one_hot expects class indices of shape (N,), got shape {t.shape}")
-    if not np.issubdtype(t.dtype, np.integer):
-        raise ValueError(f"one_hot expects integer class indices, got dtype {t.dtype}")
-    if t.size and (t.min() < 0 or t.max() >= num_classes):
-        bad = t.min() if t.min() < 0 else t.max()
-        raise ValueError(f"label {int(bad)} is outside the classes 0..{num_classes - 1}")
-    out = np.zeros((t.size, num_classes), dtype=dtype)
-    out[np.arange(t.size), t] = 1
-    return out
+__all__ = [
+    "load_fashion_mnist",
+    "load_mnist",
+    "moons",
+    "one_hot",
+    "spirals",
+    "train_val_split",
+    "xor",
+    "xor_cloud",
+]
 
 
 def xor() -> tuple[np.ndarray, np.ndarray]:
@@ -81,3 +74,27 @@ def moons(n: int = 200, noise: float = 0.1, seed: int = 0) -> tuple[np.ndarray, 
     x = np.vstack([upper, lower]) + noise * rng.standard_normal((n, 2))
     t = np.concatenate([np.zeros(n0, dtype=np.int64), np.ones(n - n0, dtype=np.int64)])
     return x, t
+
+
+def train_val_split(
+    x: np.ndarray, t: np.ndarray, n_val: int, seed: int = 0
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Split a training set into ``(x_train, t_train), (x_val, t_val)`` by a seeded shuffle.
+
+    x: (N, ...), t: (N, ...). The validation set is ``n_val`` rows drawn at random
+    (``np.random.default_rng(seed)``), the training set the other N − n_val, each
+    in the original order. The same seed gives the same split on every machine.
+
+    Why: every choice (learning rate, epochs, λ, architecture) is made on the
+    validation set, so that the test set, looked at once at the very end, still
+    measures data the model and its designer have never seen.
+    """
+    check_same_batch(x, t)
+    n = len(x)
+    if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)):
+        raise ValueError(f"n_val must be a whole number of samples, got {n_val!r}")
+    if not 0 < n_val < n:
+        raise ValueError(f"n_val must be between 1 and {n - 1} for {n} samples, got {n_val}")
+    is_val = np.zeros(n, dtype=bool)
+    is_val[np.random.default_rng(seed).permutation(n)[:n_val]] = True
+    return (x[~is_val], t[~is_val]), (x[is_val], t[is_val])

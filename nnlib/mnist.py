@@ -45,6 +45,7 @@ import numpy.typing as npt
 import requests
 import urllib3
 
+from nnlib.labels import one_hot
 from nnlib.progress import progress_bar
 
 __all__ = [
@@ -389,8 +390,6 @@ def _prepare(
         x = x.copy()  # arrays fresh from the IDX bytes are read-only views
     x = x.reshape(n, ROWS * COLS) if flatten else x.reshape(n, 1, ROWS, COLS)
     if one_hot_label:
-        from nnlib.datasets import one_hot  # imported here: nnlib.datasets re-exports us
-
         t = one_hot(t, NUM_CLASSES, dtype=dtype)
     elif not t.flags.writeable:
         t = t.copy()

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nnlib.datasets import moons, one_hot, spirals, xor, xor_cloud
+from nnlib.datasets import moons, one_hot, spirals, train_val_split, xor, xor_cloud
 
 
 def test_one_hot():
@@ -38,3 +38,44 @@ def test_2d_sets(make):
     assert np.all(np.isfinite(x))
     counts = np.bincount(t)
     assert counts.min() == counts.max()
+
+
+def test_train_val_split_is_a_seeded_partition():
+    x = np.arange(200.0).reshape(100, 2)
+    t = np.arange(100)
+    (x_tr, t_tr), (x_val, t_val) = train_val_split(x, t, 30, seed=1)
+    assert x_tr.shape == (70, 2) and x_val.shape == (30, 2)
+    # every sample lands in exactly one part, rows and labels stay paired
+    assert sorted(np.concatenate([t_tr, t_val]).tolist()) == list(range(100))
+    np.testing.assert_array_equal(x_tr[:, 0], 2 * t_tr)
+    np.testing.assert_array_equal(x_val[:, 0], 2 * t_val)
+    # the same seed gives the same split; another seed another one
+    np.testing.assert_array_equal(train_val_split(x, t, 30, seed=1)[1][1], t_val)
+    assert not np.array_equal(train_val_split(x, t, 30, seed=2)[1][1], t_val)
+    # shuffled, not the last rows
+    assert not np.array_equal(t_val, np.arange(70, 100))
+
+
+@pytest.mark.parametrize("n_val", [0, 100, -1, 2.5])
+def test_train_val_split_rejects_bad_sizes(n_val):
+    with pytest.raises(ValueError, match="n_val"):
+        train_val_split(np.zeros((100, 2)), np.zeros(100), n_val)
+
+
+def test_train_val_split_rejects_mismatched_rows():
+    with pytest.raises(ValueError, match="rows"):
+        train_val_split(np.zeros((100, 2)), np.zeros(99), 10)
+
+
+def test_no_import_circle_between_datasets_and_mnist():
+    # one_hot lives on a floor below both: the loader must not import the toy data sets
+    import ast
+    import inspect
+
+    import nnlib.mnist
+
+    tree = ast.parse(inspect.getsource(nnlib.mnist))
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert "nnlib.datasets" not in imported
