@@ -33,3 +33,20 @@ def confusion_matrix(t: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.
     cm = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(cm, (t, y_pred), 1)
     return cm
+
+
+def late_rise(loss: np.ndarray) -> float:
+    """How far the loss climbs back above its running minimum in the second half of training.
+
+    loss: (K,) one value per iteration. Returns max_k (E_k − min_{j≤k} E_j) over the
+    second half: 0 when the loss never goes back up there, inf when any value is NaN
+    or inf (a run that blew up has risen as far as it can). A late rise flags a run
+    that looked converged and then lost its minimum, e.g. as the curvature grows past 2/lr.
+    """
+    loss = np.asarray(loss, dtype=float)
+    if loss.ndim != 1 or loss.size < 2:
+        raise ValueError(f"loss must be a 1-D history of at least 2 values, got shape {loss.shape}")
+    if not np.all(np.isfinite(loss)):
+        return float("inf")
+    second_half = loss[len(loss) // 2 :]
+    return float(np.max(second_half - np.minimum.accumulate(second_half)))
