@@ -7,7 +7,8 @@ Modules, in the order the course meets them:
 * ``gradients``: numerical derivatives, gradient descent, gradient checking
 * ``layers``: forward/backward pairs (affine, sigmoid, relu, tanh) with a cache
 * ``networks``: ``TwoLayerNet`` and ``MLP``, stacks of layers trained by backprop
-* ``training``: mini-batches, SGD and momentum, schedules, ``train``
+* ``optimizers``: SGD, Momentum, AdaGrad, RMSProp, Adam: ``update(params, grads)``
+* ``training``: mini-batches, schedules, ``train``
 * ``datasets``: XOR, spirals, moons, ``one_hot``, ``train_val_split``, ``load_mnist``
 * ``metrics`` and ``plotting``
 """
