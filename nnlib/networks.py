@@ -146,12 +146,16 @@ class MLP:
             )
         return x.astype(self.dtype, copy=False)
 
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, list[Step]]:
+    def forward(self, x: np.ndarray, train: bool = False) -> tuple[np.ndarray, list[Step]]:
         """z_L, the output layer's pre-activation (N, n_L), and the tape for ``backward``.
 
         The network is a stack of layers, affine → φ → affine → φ → … → affine;
         each forward pass records on the tape its backward function, its cache
         and the names of its parameters, in the order the layers ran.
+
+        train: True while training (``loss_and_gradient``), False for ``predict`` and
+        ``accuracy``. Layers that behave differently in the two modes (dropout,
+        batch normalisation) read it; the plain MLP computes the same either way.
         """
         a = self._check_x(x)
         tape: list[Step] = []
@@ -209,19 +213,23 @@ class MLP:
         loss_fn, loss_grad = _SQUARED_LOSSES[self.loss_name]
         return loss_fn(y, t), backward_out(loss_grad(y, t), cache)
 
-    def loss(self, x: np.ndarray, t: np.ndarray) -> float:
-        """E(x, t) plus the ridge term. x: (N, n_0); t: labels for the output (see class doc)."""
-        return self.loss_and_gradient(x, t, need_gradient=False)[0]
+    def loss(self, x: np.ndarray, t: np.ndarray, train: bool = True) -> float:
+        """E(x, t) plus the ridge term. x: (N, n_0); t: labels for the output (see class doc).
+
+        train: the mode of ``forward`` (True: the loss that training minimises).
+        """
+        return self.loss_and_gradient(x, t, need_gradient=False, train=train)[0]
 
     def loss_and_gradient(
-        self, x: np.ndarray, t: np.ndarray, need_gradient: bool = True
+        self, x: np.ndarray, t: np.ndarray, need_gradient: bool = True, train: bool = True
     ) -> tuple[float, dict[str, np.ndarray]]:
         """The loss and its gradient for every parameter, by backprop (one forward, one backward).
 
         Returns ``(loss, grads)``, grads having the keys and shapes of ``params``.
+        train: the mode of ``forward``; training calls this in training mode.
         """
         check_same_batch(x, t)
-        z_out, tape = self.forward(x)
+        z_out, tape = self.forward(x, train=train)
         loss, dz_out = self._data_loss_and_dz(z_out, t)
         n_pen = self._penalty_n(len(z_out))
         if self.weight_decay:  # Σ W² over every weight costs ~7% of a step: skip it when λ = 0
