@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnlib._checks import as_float_array, check_finite, check_same_batch
+from nnlib._checks import as_float_array, check_finite, check_not_empty, check_same_batch
 from nnlib.progress import progress_bar
 
 Schedule = Callable[[float, int], float]
@@ -26,10 +26,15 @@ class DivergenceError(FloatingPointError):
     the History recorded up to (and including) that iteration.
     """
 
-    def __init__(self, iteration: int, lr: float, loss: float, history: History) -> None:
+    def __init__(
+        self, iteration: int, lr: float, loss: float, history: History, param: str | None = None
+    ) -> None:
         self.iteration, self.lr, self.loss, self.history = iteration, lr, loss, history
+        what = (
+            f"{param} became non-finite after the last step" if param else f"the loss became {loss}"
+        )
         super().__init__(
-            f"training diverged: the loss became {loss} at iteration {iteration} "
+            f"training diverged: {what} at iteration {iteration} "
             f"with learning rate {lr:g}. The steps overshoot the minimum and grow each time. "
             f"Try a smaller learning rate (for example {lr / 10:g}), a decaying schedule, "
             f"or smaller initial weights."
@@ -133,6 +138,59 @@ class History:
     iterations_per_epoch: int = 0
 
 
+def _is_count(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _check_train_args(
+    x: np.ndarray,
+    t: np.ndarray,
+    x_test: np.ndarray | None,
+    t_test: np.ndarray | None,
+    *,
+    lr: float,
+    epochs: int,
+    batch_size: int,
+    momentum: float,
+    sign: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Refuse bad settings before the first step, with a ValueError naming the argument.
+
+    Returns x, t, x_test, t_test as arrays (x and x_test floating-point).
+    """
+    if not isinstance(lr, int | float | np.number) or not np.isfinite(lr) or lr <= 0:
+        hint = (
+            " To climb the loss instead (gradient ascent), keep lr positive and pass sign=+1."
+            if isinstance(lr, int | float | np.number) and lr < 0
+            else ""
+        )
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}.{hint}")
+    if not isinstance(momentum, int | float | np.number) or not 0 <= momentum < 1:
+        raise ValueError(
+            f"momentum must be in [0, 1) (0: plain SGD, 0.9: typical), got {momentum!r}; "
+            "at 1 or more the velocity never decays and the steps grow without bound"
+        )
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if not _is_count(value) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    _check_sign(sign)
+    if (x_test is None) != (t_test is None):
+        raise ValueError("pass both x_test and t_test, or neither")
+    checked: list[np.ndarray | None] = []
+    for x_name, t_name, xs, ts in (("x", "t", x, t), ("x_test", "t_test", x_test, t_test)):
+        if xs is None:
+            checked += [None, None]
+            continue
+        xs, ts = as_float_array(xs, x_name), np.asarray(ts)
+        check_same_batch(xs, ts, x_name, t_name)
+        check_not_empty(xs, x_name)
+        check_finite(xs, x_name)
+        if ts.dtype.kind in "fc":  # one-hot or soft labels; integer labels cannot be NaN
+            check_finite(ts, t_name)
+        checked += [xs, ts]
+    return checked[0], checked[1], checked[2], checked[3]
+
+
 def train(
     net,
     x: np.ndarray,
@@ -165,16 +223,17 @@ def train(
 
     Raises ``DivergenceError`` as soon as the loss is NaN or infinite.
     """
-    x, t = as_float_array(x, "x"), np.asarray(t)
-    check_same_batch(x, t)
-    check_finite(x, "x")
-    if (x_test is None) != (t_test is None):
-        raise ValueError("pass both x_test and t_test, or neither")
-    if x_test is not None:
-        check_same_batch(x_test, t_test, "x_test", "t_test")
-    if epochs < 0 or batch_size < 1:
-        raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
-    _check_sign(sign)
+    x, t, x_test, t_test = _check_train_args(
+        x,
+        t,
+        x_test,
+        t_test,
+        lr=lr,
+        epochs=epochs,
+        batch_size=batch_size,
+        momentum=momentum,
+        sign=sign,
+    )
     schedule = schedule or constant()
     rng = np.random.default_rng(seed)
     history = History(iterations_per_epoch=-(-len(x) // batch_size))
@@ -206,4 +265,8 @@ def train(
                 if x_test is not None:
                     history.test_acc.append(net.accuracy(x_test, t_test))
             bar.set_postfix(loss=f"{history.loss[-1]:.4f}")
+    # The loss is checked before each step, so the very last step is checked here.
+    for key, p in net.params.items():
+        if not np.all(np.isfinite(p)):
+            raise DivergenceError(k - 1, lr_k, history.loss[-1], history, param=key)
     return history
