@@ -58,11 +58,13 @@ def test_numpy_scalars_are_accepted():
     assert len(history.loss) == 6
 
 
-@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_non_finite_weights_after_the_last_step_are_reported():
     # One step so large that W overflows while the loss (computed before the step) is finite.
     net = TwoLayerNet(2, 5, 3, "relu", seed=0)
-    with pytest.raises(DivergenceError, match="W1 became non-finite after the last step") as info:
+    with (
+        pytest.raises(DivergenceError, match="W1 became non-finite after the last step") as info,
+        pytest.warns(RuntimeWarning, match="overflow"),  # from the update itself, then the error
+    ):
         train(net, X * 1e20, T, lr=1e300, epochs=1, batch_size=12, progress=False)
     assert info.value.iteration == 0
     assert len(info.value.history.loss) == 1
