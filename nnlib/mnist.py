@@ -816,9 +816,11 @@ class DataDirError(OSError):
             f"Or copy the four files into {folder}: they are then read in place. "
             "See data/README.md."
         )
-        super().__init__(message)
-        self.errno = err.errno
-        self.filename = str(folder)
+        super().__init__(err.errno, message, str(folder))
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message  # OSError's own would be "[Errno 13] <message>: '<folder>'"
 
 
 def _offline_message(
