@@ -562,13 +562,15 @@ def _read_cached(path: Path, file: IdxFile, failures: list[tuple[str, str]]) -> 
     try:
         with path.open("rb") as handle:
             identity = os.fstat(handle.fileno())
-            payload = handle.read()
+            payload = handle.read(_max_download_bytes(file) + 1)  # a huge file is not ours
     except FileNotFoundError:
         return None
     except OSError as err:  # unreadable (permissions): download a copy instead
         failures.append((str(path), _local_reason(err)))
         return None
     try:
+        if len(payload) > _max_download_bytes(file):
+            raise MNISTIntegrityError(f"{path} is larger than {file.name} can be")
         return _verified_idx_bytes(payload, file, source=str(path))
     except MNISTIntegrityError as err:
         # A cached file that fails its hash is never trusted again: remove it.

@@ -52,11 +52,22 @@ def fill(folder: Path, files: dict[str, bytes]) -> Path:
 
 CHILD = """
 import sys
+import time
 import nnlib.mnist as mnist
 from tests.mnist_server import TinyDataset
 
 url, data_dir = sys.argv[1:]
 tiny = TinyDataset.generate()
+verify = mnist._verified_idx_bytes
+
+
+def verify_as_slowly_as_mnist(payload, file, *, source):
+    if source.startswith(data_dir):
+        time.sleep(0.3)  # checking the real 47 MB file takes this long: the others catch up
+    return verify(payload, file, source=source)
+
+
+mnist._verified_idx_bytes = verify_as_slowly_as_mnist
 spec = tiny.spec((url,))
 print("ready", flush=True)
 sys.stdin.readline()  # all processes start loading at the same moment
@@ -108,6 +119,30 @@ def test_concurrent_loads_on_a_bad_cached_file(server, tiny, tmp_path, n_process
     server.requests.clear()
     raw(tiny.spec((server.url("a"),)), tmp_path)  # the npz they left is complete and verified
     assert server.requests == []
+
+
+def test_cached_file_that_vanishes_while_we_check_it(server, tiny, tmp_path, monkeypatch):
+    """Another process removes the bad file between our reading and our removing it."""
+    server.serve("a", gz_files(tiny))
+    folder = fill(tmp_path / "tiny", gz_files(tiny))
+    (folder / NAMES[0]).write_bytes(gzip.compress(b"corrupt"))
+    real_verify = mnist._verified_idx_bytes
+
+    def verify_while_another_process_removes(payload, file, *, source):
+        if source == str(folder / NAMES[0]):
+            (folder / NAMES[0]).unlink()
+        return real_verify(payload, file, source=source)
+
+    monkeypatch.setattr(mnist, "_verified_idx_bytes", verify_while_another_process_removes)
+    np.testing.assert_array_equal(raw(tiny.spec((server.url("a"),)), tmp_path)[0], tiny.x_train)
+
+
+def test_oversized_cached_file_is_not_read_whole(server, tiny, tmp_path):
+    server.serve("a", gz_files(tiny))
+    folder = fill(tmp_path / "tiny", gz_files(tiny))
+    (folder / NAMES[1]).write_bytes(b"\x1f\x8b" + bytes(10**6))  # far more than 20 labels
+    with pytest.raises(DownloadError, match=r"is larger than train-labels-idx1-ubyte\.gz can be"):
+        raw(tiny.spec((server.url("missing"),)), tmp_path)
 
 
 def test_cached_file_replaced_after_reading_is_not_removed(server, tiny, tmp_path, monkeypatch):
