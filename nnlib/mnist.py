@@ -13,7 +13,11 @@ number, the dimensions, then raw uint8 bytes). This module
    load takes a fraction of a second.
 
 Files are always written atomically (temporary file + ``os.replace``): an
-interrupted download or a full disk never leaves a file that a later run trusts.
+interrupted download or a full disk never leaves a file that a later run trusts,
+and several processes can share one folder. A download is bounded in size (the
+IDX file plus slack) and in speed (``SPEED_LIMIT_BPS`` over ``SPEED_TIME_S``);
+a folder that cannot be written is reported as such (:class:`DataDirError`),
+never blamed on the mirrors. data/README.md describes every case.
 
 Environment variables:
 
@@ -22,6 +26,8 @@ Environment variables:
 - ``NNLIB_MNIST_MIRROR`` / ``NNLIB_FASHION_MNIST_MIRROR``: one base URL that
   replaces the list of mirrors (local classroom mirrors, CI).
 - ``NNLIB_PROGRESS=0``: no progress bars.
+- ``NNLIB_SPEED_LIMIT`` (bytes/s, 0: off) and ``NNLIB_SPEED_TIME`` (s): abandon a
+  download slower than this on average over that long (default 1024 over 30).
 """
 
 from __future__ import annotations
@@ -257,7 +263,8 @@ def load_mnist(
 
     ``data_dir`` is the folder holding one sub-folder per data set (default:
     see :func:`default_data_dir`); MNIST lives in ``<data_dir>/mnist``.
-    Raises :class:`DownloadError` when no source provides a verified file.
+    Raises :class:`DownloadError` when no source provides a verified file, and
+    :class:`DataDirError` when a download is needed but the folder cannot hold it.
     """
     return _load(
         DATASETS["mnist"],
