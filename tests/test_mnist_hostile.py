@@ -121,20 +121,28 @@ def test_concurrent_loads_on_a_bad_cached_file(server, tiny, tmp_path, n_process
     assert server.requests == []
 
 
-def test_cached_file_that_vanishes_while_we_check_it(server, tiny, tmp_path, monkeypatch):
-    """Another process removes the bad file between our reading and our removing it."""
+@pytest.mark.parametrize("other_process", ["removes it", "replaces it with a good copy"])
+def test_bad_cached_file_changed_by_another_process_meanwhile(
+    server, tiny, tmp_path, monkeypatch, other_process
+):
+    """Between our reading the bad file and our removing it, another process acts on it."""
     server.serve("a", gz_files(tiny))
     folder = fill(tmp_path / "tiny", gz_files(tiny))
     (folder / NAMES[0]).write_bytes(gzip.compress(b"corrupt"))
     real_verify = mnist._verified_idx_bytes
 
-    def verify_while_another_process_removes(payload, file, *, source):
+    def verify_while_another_process_acts(payload, file, *, source):
         if source == str(folder / NAMES[0]):
-            (folder / NAMES[0]).unlink()
+            if other_process == "removes it":
+                (folder / NAMES[0]).unlink()
+            else:  # what another process's download does: a new file renamed into place
+                (folder / ".good").write_bytes(tiny.gz(NAMES[0]))
+                os.replace(folder / ".good", folder / NAMES[0])
         return real_verify(payload, file, source=source)
 
-    monkeypatch.setattr(mnist, "_verified_idx_bytes", verify_while_another_process_removes)
+    monkeypatch.setattr(mnist, "_verified_idx_bytes", verify_while_another_process_acts)
     np.testing.assert_array_equal(raw(tiny.spec((server.url("a"),)), tmp_path)[0], tiny.x_train)
+    assert (folder / NAMES[0]).read_bytes() == tiny.gz(NAMES[0])
 
 
 def test_oversized_cached_file_is_not_read_whole(server, tiny, tmp_path):
@@ -143,25 +151,6 @@ def test_oversized_cached_file_is_not_read_whole(server, tiny, tmp_path):
     (folder / NAMES[1]).write_bytes(b"\x1f\x8b" + bytes(10**6))  # far more than 20 labels
     with pytest.raises(DownloadError, match=r"is larger than train-labels-idx1-ubyte\.gz can be"):
         raw(tiny.spec((server.url("missing"),)), tmp_path)
-
-
-def test_cached_file_replaced_after_reading_is_not_removed(server, tiny, tmp_path, monkeypatch):
-    """Another process puts a good copy in place after we read the bad one: we keep it."""
-    server.serve("a", gz_files(tiny))
-    folder = fill(tmp_path / "tiny", gz_files(tiny))
-    (folder / NAMES[0]).write_bytes(gzip.compress(b"corrupt"))
-    real_verify = mnist._verified_idx_bytes
-
-    def verify_while_another_process_repairs(payload, file, *, source):
-        if source == str(folder / NAMES[0]):
-            good = folder / ".good"
-            good.write_bytes(tiny.gz(NAMES[0]))
-            os.replace(good, folder / NAMES[0])  # what another process's download does
-        return real_verify(payload, file, source=source)
-
-    monkeypatch.setattr(mnist, "_verified_idx_bytes", verify_while_another_process_repairs)
-    raw(tiny.spec((server.url("a"),)), tmp_path)
-    assert (folder / NAMES[0]).read_bytes() == tiny.gz(NAMES[0])
 
 
 # ----------------------------------------------------------------------------- 2. read-only, full
