@@ -553,7 +553,7 @@ def _fetch(spec: DatasetSpec, file: IdxFile, folder: Path) -> bytes:
             try:
                 _atomic_write(folder / file.name, lambda out, body=payload: out.write(body))
             except OSError as err:
-                raise DataDirError(spec, file, folder, err, failures) from err
+                raise _data_dir_error(spec, file, folder, err, failures) from err
             return data
 
     raise DownloadError(_offline_message(spec, file, folder, failures), failures)
@@ -605,7 +605,7 @@ def _check_writable(
         os.close(fd)
         os.unlink(name)
     except OSError as err:
-        raise DataDirError(spec, file, folder, err, failures) from err
+        raise _data_dir_error(spec, file, folder, err, failures) from err
 
 
 def _mirrors(spec: DatasetSpec) -> tuple[str, ...]:
@@ -805,31 +805,27 @@ class DataDirError(OSError):
     """The data folder cannot hold a downloaded file: read-only, not ours, or full.
 
     A local problem, not the mirror's: it is raised at once, without trying
-    another mirror. ``errno`` is the one of the underlying OSError.
+    another mirror. ``errno`` is that of the underlying OSError, ``filename`` the folder.
     """
 
-    def __init__(
-        self,
-        spec: DatasetSpec,
-        file: IdxFile,
-        folder: Path,
-        err: OSError,
-        failures: list[tuple[str, str]],
-    ) -> None:
-        earlier = "".join(f"\n  - {source}: {problem}" for source, problem in failures)
-        message = (
-            f"Cannot save {file.name} for {spec.title}: the data folder {folder} is "
-            f"{_local_reason(err)}.{' Before that:' + earlier if earlier else ''}\n"
-            "Use a folder you can write: set the environment variable NNLIB_DATA_DIR to it "
-            "(every call), or pass data_dir='/path/to/folder' to the loader (one call). "
-            f"Or copy the four files into {folder}: they are then read in place. "
-            "See data/README.md."
-        )
-        super().__init__(err.errno, message, str(folder))
-        self.message = message
-
     def __str__(self) -> str:
-        return self.message  # OSError's own would be "[Errno 13] <message>: '<folder>'"
+        return str(self.strerror)  # OSError's own would be "[Errno 13] <message>: '<folder>'"
+
+
+def _data_dir_error(
+    spec: DatasetSpec, file: IdxFile, folder: Path, err: OSError, failures: list[tuple[str, str]]
+) -> DataDirError:
+    """The DataDirError for ``err``, saying what to do about it."""
+    earlier = "".join(f"\n  - {source}: {problem}" for source, problem in failures)
+    message = (
+        f"Cannot save {file.name} for {spec.title}: the data folder {folder} is "
+        f"{_local_reason(err)}.{' Before that:' + earlier if earlier else ''}\n"
+        "Use a folder you can write: set the environment variable NNLIB_DATA_DIR to it "
+        "(every call), or pass data_dir='/path/to/folder' to the loader (one call). "
+        f"Or copy the four files into {folder}: they are then read in place. "
+        "See data/README.md."
+    )
+    return DataDirError(err.errno, message, str(folder))
 
 
 def _offline_message(
