@@ -84,3 +84,11 @@ def class_indices(y: np.ndarray, t: np.ndarray) -> np.ndarray:
     if label_format(y, t) == "one-hot":
         return np.argmax(t, axis=-1)
     return np.asarray(t).astype(np.intp, copy=False)
+
+
+def check_not_empty(x: np.ndarray, name: str) -> None:
+    """Raise a ValueError when ``x`` holds no sample (a mean over nothing is undefined)."""
+    if np.size(x) == 0:
+        raise ValueError(
+            f"{name} is an empty batch (shape {np.shape(x)}): there is no sample to compute on"
+        )

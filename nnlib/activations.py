@@ -69,9 +69,26 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     summing to 1. Subtracting the row maximum first changes nothing
     mathematically (it cancels) but keeps every exponent ≤ 0, so logits of
     1e4 do not overflow.
+
+    Infinite logits: a row holding +inf gets its limit, the probability shared
+    equally by its +inf entries (softmax([inf, 1]) = [1, 0]). A row of only −inf
+    has no limit (it depends on how the entries go to −inf): ValueError.
+    A NaN logit gives a row of NaN.
     """
     z = np.asarray(z)
-    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    m = np.max(z, axis=axis, keepdims=True)
+    if np.all(np.isfinite(m)):  # the usual case: one cheap check on the row maxima
+        e = np.exp(z - m)
+    else:
+        if np.any(m == -np.inf):
+            raise ValueError(
+                "softmax of a row whose logits are all -inf is undefined: no class has any score"
+            )
+        with np.errstate(invalid="ignore"):  # inf − inf in the rows replaced just below
+            shifted = z - m
+        limit = np.where(z == np.inf, 0.0, -np.inf).astype(shifted.dtype)
+        shifted = np.where(m == np.inf, limit, shifted)
+        e = np.exp(shifted)
     return e / np.sum(e, axis=axis, keepdims=True)
 
 

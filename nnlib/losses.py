@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from nnlib._checks import as_float_array, label_format
+from nnlib._checks import as_float_array, check_not_empty, label_format
 
 # Probabilities are clipped to at least this before the log: -log(1e-12) ≈ 27.6,
 # so a confidently wrong prediction costs a lot but never infinity.
@@ -35,6 +35,7 @@ def _check_same_shape(y: np.ndarray, t: np.ndarray) -> None:
         raise ValueError(
             f"predictions y {np.shape(y)} and targets t {np.shape(t)} must have the same shape"
         )
+    check_not_empty(y, "y")
 
 
 def sum_squared_error(y: np.ndarray, t: np.ndarray) -> float:
@@ -75,6 +76,7 @@ def cross_entropy_error(y: np.ndarray, t: np.ndarray) -> float:
     """
     y = as_float_array(y, "y")
     fmt = label_format(y, t)
+    check_not_empty(y, "y")
     y2 = y.reshape(1, -1) if y.ndim == 1 else y.reshape(-1, y.shape[-1])
     log_y = np.log(np.clip(y2, PROB_EPS, 1.0))
     if fmt == "one-hot":
@@ -88,6 +90,7 @@ def cross_entropy_error_grad(y: np.ndarray, t: np.ndarray) -> np.ndarray:
     """dE/dy = −t / (N·y) for the mean cross-entropy (clipped like the loss). Shape of y."""
     y = as_float_array(y, "y")
     fmt = label_format(y, t)
+    check_not_empty(y, "y")
     n = 1 if y.ndim == 1 else int(np.prod(y.shape[:-1]))
     if fmt == "one-hot":
         t1 = as_float_array(t, "t")
@@ -110,6 +113,7 @@ def softmax_cross_entropy(logits: np.ndarray, t: np.ndarray) -> tuple[float, np.
     if z.ndim != 2:
         raise ValueError(f"logits must have shape (N, C), got {z.shape}")
     fmt = label_format(z, t)
+    check_not_empty(z, "logits")
     n = len(z)
     # log softmax and softmax from one exponential: log p = shifted − log Σe, p = e / Σe
     shifted = z - z.max(axis=1, keepdims=True)

@@ -13,7 +13,11 @@ number, the dimensions, then raw uint8 bytes). This module
    load takes a fraction of a second.
 
 Files are always written atomically (temporary file + ``os.replace``): an
-interrupted download or a full disk never leaves a file that a later run trusts.
+interrupted download or a full disk never leaves a file that a later run trusts,
+and several processes can share one folder. A download is bounded in size (the
+IDX file plus slack) and in speed (``SPEED_LIMIT_BPS`` over ``SPEED_TIME_S``);
+a folder that cannot be written is reported as such (:class:`DataDirError`),
+never blamed on the mirrors. data/README.md describes every case.
 
 Environment variables:
 
@@ -22,12 +26,17 @@ Environment variables:
 - ``NNLIB_MNIST_MIRROR`` / ``NNLIB_FASHION_MNIST_MIRROR``: one base URL that
   replaces the list of mirrors (local classroom mirrors, CI).
 - ``NNLIB_PROGRESS=0``: no progress bars.
+- ``NNLIB_SPEED_LIMIT`` (bytes/s, 0: off) and ``NNLIB_SPEED_TIME`` (s): abandon a
+  download slower than this on average over that long (default 1024 over 30).
 """
 
 from __future__ import annotations
 
+import errno
+import glob
 import gzip
 import hashlib
+import http.client
 import io
 import logging
 import os
@@ -52,6 +61,7 @@ __all__ = [
     "DATASETS",
     "FASHION_MNIST_CLASSES",
     "MNIST_CLASSES",
+    "DataDirError",
     "DatasetSpec",
     "DownloadError",
     "IdxFile",
@@ -90,6 +100,12 @@ READ_TIMEOUT_S = 60.0  # longest wait for the next chunk, not for the whole file
 ATTEMPTS_PER_MIRROR = 2  # one retry: transient errors (timeouts, HTTP 5xx) often pass
 RETRY_DELAY_S = 1.0
 CHUNK_BYTES = 64 * 1024
+# Abandon a transfer that averages under SPEED_LIMIT_BPS over SPEED_TIME_S (curl's
+# --speed-limit / --speed-time) and move on to the next mirror; 0 disables the rule.
+# The environment variables NNLIB_SPEED_LIMIT and NNLIB_SPEED_TIME override them.
+SPEED_LIMIT_BPS = 1024
+SPEED_TIME_S = 30.0
+STALE_TEMP_S = 3600.0  # our temporary files older than this were left by a killed process
 
 
 class MNISTIntegrityError(ValueError):
@@ -247,7 +263,8 @@ def load_mnist(
 
     ``data_dir`` is the folder holding one sub-folder per data set (default:
     see :func:`default_data_dir`); MNIST lives in ``<data_dir>/mnist``.
-    Raises :class:`DownloadError` when no source provides a verified file.
+    Raises :class:`DownloadError` when no source provides a verified file, and
+    :class:`DataDirError` when a download is needed but the folder cannot hold it.
     """
     return _load(
         DATASETS["mnist"],
@@ -409,41 +426,93 @@ def _expected_shapes(spec: DatasetSpec) -> dict[str, tuple[int, ...]]:
     }
 
 
+def _idx_sha256(array: np.ndarray, kind: Literal["images", "labels"]) -> str:
+    """SHA-256 of the IDX file that ``array`` was parsed from: header, then the raw bytes.
+
+    The header is a function of the shape, so an array can be checked against the
+    published hash of its IDX file without keeping the file.
+    """
+    magic = IMAGES_MAGIC if kind == "images" else LABELS_MAGIC
+    digest = hashlib.sha256(np.array([magic, *array.shape], dtype=">u4").tobytes())
+    digest.update(np.ascontiguousarray(array))  # no copy: the array is already contiguous
+    return digest.hexdigest()
+
+
+def _npz_header_problem(file: BinaryIO, spec: DatasetSpec) -> str | None:
+    """Check every array's .npy header before numpy allocates anything; None when all fit.
+
+    A header may claim any shape (say 32 TiB); reading it first means a hostile
+    or damaged cache costs a rebuild, never a MemoryError.
+    """
+    readers = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }
+    with zipfile.ZipFile(file) as archive:
+        for key, shape in _expected_shapes(spec).items():
+            with archive.open(f"{key}.npy") as member:
+                reader = readers.get(np.lib.format.read_magic(member))
+                if reader is None:
+                    return f"{key} has an unsupported .npy format version"
+                found_shape, fortran_order, dtype = reader(member)
+            if found_shape != shape or dtype != np.uint8 or fortran_order:
+                return f"{key} is {dtype} {found_shape}, expected uint8 {shape}"
+    return None
+
+
 def _read_npz(spec: DatasetSpec, folder: Path) -> tuple[np.ndarray, ...] | None:
-    """The four uint8 arrays from the fast cache, or None if it is missing or unusable."""
+    """The four uint8 arrays from the fast cache, or None if it is missing or unusable.
+
+    Trusted only after the same check as the downloads: each array, with its IDX
+    header in front, must have the published SHA-256 (about 0.1 s for MNIST).
+    """
     path = folder / f"{spec.name}.npz"
-    if not path.is_file():
-        return None
     try:
         # allow_pickle=False: an .npz can hold pickled objects, and unpickling runs code.
         # We open the file ourselves: np.load leaks its own handle when the zip is broken.
-        with path.open("rb") as file, np.load(file, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in (*_NPZ_KEYS, "sha256")}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        with path.open("rb") as file:
+            problem = _npz_header_problem(file, spec)
+            if problem is None:
+                file.seek(0)
+                with np.load(file, allow_pickle=False) as npz:
+                    arrays = [npz[key] for key in _NPZ_KEYS]
+    except FileNotFoundError:
+        return None  # not built yet (or just replaced by another process: rebuild is safe)
+    except (OSError, ValueError, KeyError, EOFError, MemoryError, zipfile.BadZipFile) as err:
         log.warning("rebuilding %s: it could not be read (%s)", path, err)
         return None
-    # The npz records the hashes of the files it was built from: a cache built from
-    # other data (another version, a test) is rebuilt rather than trusted.
-    sources = tuple(str(h) for h in arrays["sha256"].ravel())
-    shapes_ok = all(
-        arrays[key].dtype == np.uint8 and arrays[key].shape == shape
-        for key, shape in _expected_shapes(spec).items()
-    )
-    if not shapes_ok or sources != tuple(f.sha256 for f in spec.files):
-        log.warning("rebuilding %s: it does not match the expected data", path)
+    if problem is None:
+        for array, source in zip(arrays, spec.files, strict=True):
+            if _idx_sha256(array, source.kind) != source.sha256:
+                problem = f"its copy of {source.name} does not have the published SHA-256"
+                break
+    if problem is not None:
+        log.warning("rebuilding %s: %s", path, problem)
         return None
-    return tuple(arrays[key] for key in _NPZ_KEYS)
+    return tuple(arrays)
 
 
 def _build_npz(spec: DatasetSpec, folder: Path) -> tuple[np.ndarray, ...]:
-    """Fetch, verify and parse the four files, then write the fast cache."""
+    """Fetch, verify and parse the four files, then write the fast cache (if we may)."""
     arrays = []
     for file in spec.files:
         data = _fetch(spec, file, folder)
         arrays.append(parse_idx(data, file.kind, count=file.count, name=file.name))
     contents = dict(zip(_NPZ_KEYS, arrays, strict=True))
-    contents["sha256"] = np.array([f.sha256 for f in spec.files])  # a str array: no pickle
-    _atomic_write(folder / f"{spec.name}.npz", lambda out: np.savez(out, **contents))
+    # The source hashes, for older nnlib versions that share this folder (a str array: no pickle).
+    contents["sha256"] = np.array([f.sha256 for f in spec.files])
+    path = folder / f"{spec.name}.npz"
+    try:
+        _atomic_write(path, lambda out: np.savez(out, **contents))
+    except OSError as err:
+        # A read-only class folder or a full disk: the data is verified and in memory,
+        # so load it anyway; only the next load is slower (it parses the .gz files again).
+        log.warning(
+            "could not write the fast cache %s (%s); loading from the .gz files instead. "
+            "Set NNLIB_DATA_DIR or pass data_dir= to use a folder you can write.",
+            path,
+            _local_reason(err),
+        )
     return tuple(arrays)
 
 
@@ -454,15 +523,9 @@ def _fetch(spec: DatasetSpec, file: IdxFile, folder: Path) -> bytes:
     """The verified, decompressed bytes of ``file``: from the cache, a local folder or a mirror."""
     failures: list[tuple[str, str]] = []  # (source, what went wrong), for the final message
 
-    cached = folder / file.name
-    if cached.is_file():
-        try:
-            return _verified_idx_bytes(cached.read_bytes(), file, source=str(cached))
-        except MNISTIntegrityError as err:
-            # A cached file that fails its hash is never trusted again: replace it.
-            cached.unlink()
-            log.warning("removed %s: %s", cached, err)
-            failures.append((str(cached), f"{err} (removed)"))
+    data = _read_cached(folder / file.name, file, failures)
+    if data is not None:
+        return data
 
     for local_dir in spec.local_dirs:  # e.g. a Debian package: read in place, not copied
         path = Path(local_dir) / file.name
@@ -472,18 +535,77 @@ def _fetch(spec: DatasetSpec, file: IdxFile, folder: Path) -> bytes:
             except (OSError, MNISTIntegrityError) as err:
                 failures.append((str(path), str(err)))
 
+    # Before downloading anything: a folder we cannot write would waste the download.
+    _check_writable(spec, file, folder, failures)
     for base in _mirrors(spec):
         url = base + file.name
         for attempt in range(1, ATTEMPTS_PER_MIRROR + 1):
             try:
-                return _download(url, file, folder)
+                payload = _download(url, file)
+                data = _verified_idx_bytes(payload, file, source=url)
             except _DOWNLOAD_ERRORS as err:
                 failures.append((url, _describe(err)))
                 if attempt == ATTEMPTS_PER_MIRROR or not _worth_retrying(err):
                     break  # on to the next mirror
                 time.sleep(RETRY_DELAY_S * attempt)
+                continue
+            # Outside the try: writing is a local matter, never a reason to try another mirror.
+            try:
+                _atomic_write(folder / file.name, lambda out, body=payload: out.write(body))
+            except OSError as err:
+                raise _data_dir_error(spec, file, folder, err, failures) from err
+            return data
 
     raise DownloadError(_offline_message(spec, file, folder, failures), failures)
+
+
+def _read_cached(path: Path, file: IdxFile, failures: list[tuple[str, str]]) -> bytes | None:
+    """The verified bytes of a cached file, or None (missing, unreadable or wrong).
+
+    Safe when several processes share the folder: a file that vanishes or is
+    replaced between two steps is simply missing, and a bad file is removed only
+    if it is still the very file we read (not a good copy another process just put there).
+    """
+    try:
+        with path.open("rb") as handle:
+            identity = os.fstat(handle.fileno())
+            payload = handle.read(_max_download_bytes(file) + 1)  # a huge file is not ours
+    except FileNotFoundError:
+        return None
+    except OSError as err:  # unreadable (permissions): download a copy instead
+        failures.append((str(path), _local_reason(err)))
+        return None
+    try:
+        if len(payload) > _max_download_bytes(file):
+            raise MNISTIntegrityError(f"{path} is larger than {file.name} can be")
+        return _verified_idx_bytes(payload, file, source=str(path))
+    except MNISTIntegrityError as err:
+        # A cached file that fails its hash is never trusted again: remove it.
+        try:
+            now = os.stat(path)
+            if (now.st_dev, now.st_ino) == (identity.st_dev, identity.st_ino):
+                path.unlink()
+            note = "removed"
+        except FileNotFoundError:
+            note = "removed"  # another process got there first
+        except OSError as unlink_err:  # a read-only folder: leave it, download a good copy
+            note = f"could not be removed: {_local_reason(unlink_err)}"
+        log.warning("%s: %s (%s)", path, err, note)
+        failures.append((str(path), f"{err} ({note})"))
+        return None
+
+
+def _check_writable(
+    spec: DatasetSpec, file: IdxFile, folder: Path, failures: list[tuple[str, str]]
+) -> None:
+    """Raise :class:`DataDirError` unless a file can be created in ``folder``."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=folder, prefix=f".{file.name}.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(name)
+    except OSError as err:
+        raise _data_dir_error(spec, file, folder, err, failures) from err
 
 
 def _mirrors(spec: DatasetSpec) -> tuple[str, ...]:
@@ -493,37 +615,123 @@ def _mirrors(spec: DatasetSpec) -> tuple[str, ...]:
     return tuple(base if base.endswith("/") else base + "/" for base in bases)
 
 
+class _MirrorError(Exception):
+    """What a mirror did wrong that requests does not detect itself."""
+
+    def __init__(self, message: str, *, retry: bool) -> None:
+        super().__init__(message)
+        self.retry = retry  # might asking the same mirror again help?
+
+
 # Everything that can go wrong with one mirror; each sends us on to the next one.
+# Nothing here is local: the file is written only after this list has been handled.
 _DOWNLOAD_ERRORS = (
-    requests.RequestException,  # connection refused, DNS, timeouts, HTTP 4xx/5xx
+    requests.RequestException,  # connection refused, DNS, timeouts, HTTP 4xx/5xx, bad URLs
     urllib3.exceptions.HTTPError,  # raised while streaming the body (e.g. connection cut)
-    OSError,  # includes our ConnectionError for a short body
+    http.client.HTTPException,  # a malformed response
+    ConnectionError,  # socket errors that urllib3 did not wrap
+    _MirrorError,  # cut short, too big, too slow, an HTML page
     MNISTIntegrityError,  # wrong hash, broken gzip
 )
 
 
-def _download(url: str, file: IdxFile, folder: Path) -> bytes:
-    """GET ``url`` in chunks, verify it, then (only then) save it as ``folder/file.name``."""
-    chunks: list[bytes] = []
-    with requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)) as response:
+def _speed_rule() -> tuple[float, float]:
+    """(bytes per second, seconds): abandon a transfer slower than the first over the second."""
+    rule = []
+    for variable, default in (
+        ("NNLIB_SPEED_LIMIT", SPEED_LIMIT_BPS),
+        ("NNLIB_SPEED_TIME", SPEED_TIME_S),
+    ):
+        text = os.environ.get(variable, "").strip()
+        try:
+            value = float(text) if text else float(default)
+        except ValueError:
+            raise ValueError(f"{variable} must be a number, got {text!r}") from None
+        if not value >= 0:
+            raise ValueError(f"{variable} must be at least 0, got {text!r}")
+        rule.append(value)
+    return rule[0], rule[1]
+
+
+def _max_download_bytes(file: IdxFile) -> int:
+    """The largest body worth reading: the IDX file itself (a mirror may serve it
+    uncompressed) plus slack for a gzip wrapper around incompressible data."""
+    return file.size + file.size // 100 + 64 * 1024
+
+
+def _download(url: str, file: IdxFile) -> bytes:
+    """GET ``url`` in chunks and return the body, within the size and speed limits.
+
+    Raises a :class:`_MirrorError` for a body longer than the file can be, a
+    transfer that is cut short, too slow (see ``SPEED_LIMIT_BPS``) or an HTML page.
+    """
+    limit, period = _speed_rule()
+    read_timeout = min(READ_TIMEOUT_S, period) if limit > 0 and period > 0 else READ_TIMEOUT_S
+    max_bytes = _max_download_bytes(file)
+    with requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT_S, read_timeout)) as response:
         response.raise_for_status()
-        length = response.headers.get("Content-Length")
-        expected = int(length) if length and length.isdigit() else None
+        content_type = response.headers.get("Content-Type", "")
+        length = response.headers.get("Content-Length", "").strip()
+        expected = int(length) if length.isdigit() else None
+        if expected is not None and expected > max_bytes:
+            raise _MirrorError(
+                f"announces {expected:,} bytes; {file.name} is at most {max_bytes:,} "
+                "(this is not the expected file)",
+                retry=False,
+            )
+        payload = bytearray()
+        # read1: return what has arrived (up to CHUNK_BYTES) instead of waiting for a full
+        # chunk, so that the speed check below also runs for a mirror that trickles.
+        raw = response.raw
+        read = raw.read1 if hasattr(raw, "read1") else raw.read  # urllib3 < 2 has no read1
+        window_start, window_bytes = time.monotonic(), 0
         with progress_bar(
             total=expected, desc=file.name, unit="B", unit_scale=True, unit_divisor=1024
         ) as bar:
-            # decode_content=False: keep the bytes exactly as sent, even when a server
-            # labels the .gz with "Content-Encoding: gzip"; we decompress it ourselves.
-            for chunk in response.raw.stream(CHUNK_BYTES, decode_content=False):
-                chunks.append(chunk)
+            while True:
+                # decode_content=False: keep the bytes exactly as sent, even when a server
+                # labels the .gz with "Content-Encoding: gzip"; we decompress it ourselves.
+                chunk = read(CHUNK_BYTES, decode_content=False)
+                if not chunk:
+                    break
+                payload += chunk
                 bar.update(len(chunk))
-    payload = b"".join(chunks)
-    del chunks
+                if len(payload) > max_bytes:
+                    raise _MirrorError(
+                        f"sent more than {max_bytes:,} bytes, longer than {file.name} "
+                        "can be (this is not the expected file); stopped reading",
+                        retry=False,
+                    )
+                window_bytes += len(chunk)
+                elapsed = time.monotonic() - window_start
+                if limit > 0 and elapsed >= period:
+                    if window_bytes / elapsed < limit:
+                        raise _MirrorError(
+                            f"too slow: {window_bytes / elapsed:,.0f} bytes/s over the last "
+                            f"{elapsed:.0f} s, below the limit of {limit:,.0f} bytes/s over "
+                            f"{period:g} s (NNLIB_SPEED_LIMIT, NNLIB_SPEED_TIME); abandoned",
+                            retry=False,
+                        )
+                    window_start, window_bytes = time.monotonic(), 0
     if expected is not None and len(payload) != expected:
-        raise ConnectionError(f"transfer cut short: received {len(payload)} of {expected} bytes")
-    data = _verified_idx_bytes(payload, file, source=url)
-    _atomic_write(folder / file.name, lambda out: out.write(payload))
-    return data
+        raise _MirrorError(
+            f"transfer cut short: received {len(payload):,} of {expected:,} bytes", retry=True
+        )
+    if _looks_like_html(payload, content_type):
+        raise _MirrorError(
+            f"served an HTML page (Content-Type: {content_type or 'none'}), not {file.name}: "
+            "often a Wi-Fi login page (captive portal) or a proxy asking to sign in. "
+            "Open the URL in a browser to see it",
+            retry=False,
+        )
+    return bytes(payload)
+
+
+def _looks_like_html(payload: bytes | bytearray, content_type: str) -> bool:
+    """True for a web page: gzip and IDX files start with bytes 0x1f and 0x00, never with '<'."""
+    if payload[:2] == _GZIP_MAGIC or payload[:1] == b"\x00":
+        return False
+    return "html" in content_type.lower() or payload.lstrip()[:1] == b"<"
 
 
 def _verified_idx_bytes(payload: bytes, file: IdxFile, *, source: str) -> bytes:
@@ -549,10 +757,21 @@ def _verified_idx_bytes(payload: bytes, file: IdxFile, *, source: str) -> bytes:
     return data
 
 
+# Errors that will not go away by asking the same URL again a second later.
+_PERMANENT_REQUEST_ERRORS = (
+    requests.exceptions.MissingSchema,  # "data/mnist" instead of "http://…"
+    requests.exceptions.InvalidSchema,  # "file://…", "ftp://…"
+    requests.exceptions.InvalidURL,
+    requests.exceptions.TooManyRedirects,  # a redirect loop
+)
+
+
 def _worth_retrying(err: Exception) -> bool:
     """Retry the same mirror only for errors that may not happen again."""
-    if isinstance(err, MNISTIntegrityError):
-        return False  # the mirror would serve the same wrong bytes
+    if isinstance(err, (MNISTIntegrityError, *_PERMANENT_REQUEST_ERRORS)):
+        return False  # the mirror would serve the same wrong bytes, the URL stays wrong
+    if isinstance(err, _MirrorError):
+        return err.retry
     if isinstance(err, requests.HTTPError) and err.response is not None:
         status = err.response.status_code
         return status >= 500 or status in (408, 429)  # not 403/404: they will not change
@@ -564,9 +783,49 @@ def _worth_retrying(err: Exception) -> bool:
 def _describe(err: Exception) -> str:
     if isinstance(err, requests.HTTPError) and err.response is not None:
         return f"HTTP {err.response.status_code} {err.response.reason}"
-    if isinstance(err, MNISTIntegrityError):
+    if isinstance(err, requests.exceptions.MissingSchema | requests.exceptions.InvalidSchema):
+        return "not an http:// or https:// URL (for a folder of files, copy them into the cache)"
+    if isinstance(err, requests.exceptions.TooManyRedirects):
+        return "too many redirects (a redirect loop)"
+    if isinstance(err, MNISTIntegrityError | _MirrorError):
         return str(err)
     return f"{type(err).__name__}: {err}"
+
+
+def _local_reason(err: OSError) -> str:
+    """What a local OSError means, in words a student can act on."""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return f"the disk is full or the file too large ({err.strerror})"
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"not writable ({err.strerror})"
+    return f"{type(err).__name__}: {err}"
+
+
+class DataDirError(OSError):
+    """The data folder cannot hold a downloaded file: read-only, not ours, or full.
+
+    A local problem, not the mirror's: it is raised at once, without trying
+    another mirror. ``errno`` is that of the underlying OSError, ``filename`` the folder.
+    """
+
+    def __str__(self) -> str:
+        return str(self.strerror)  # OSError's own would be "[Errno 13] <message>: '<folder>'"
+
+
+def _data_dir_error(
+    spec: DatasetSpec, file: IdxFile, folder: Path, err: OSError, failures: list[tuple[str, str]]
+) -> DataDirError:
+    """The DataDirError for ``err``, saying what to do about it."""
+    earlier = "".join(f"\n  - {source}: {problem}" for source, problem in failures)
+    message = (
+        f"Cannot save {file.name} for {spec.title}: the data folder {folder} is "
+        f"{_local_reason(err)}.{' Before that:' + earlier if earlier else ''}\n"
+        "Use a folder you can write: set the environment variable NNLIB_DATA_DIR to it "
+        "(every call), or pass data_dir='/path/to/folder' to the loader (one call). "
+        f"Or copy the four files into {folder}: they are then read in place. "
+        "See data/README.md."
+    )
+    return DataDirError(err.errno, message, str(folder))
 
 
 def _offline_message(
@@ -586,13 +845,29 @@ def _offline_message(
     )
 
 
+def _remove_stale_temp_files(path: Path) -> None:
+    """Delete our temporary files for ``path`` left by a killed process (older than an hour).
+
+    Younger ones may belong to a process writing right now, in another terminal.
+    """
+    limit = time.time() - STALE_TEMP_S
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if stale.stat().st_mtime < limit:
+                stale.unlink()
+        except OSError:
+            pass  # gone already, or not ours to delete: harmless
+
+
 def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Write ``path`` through a temporary file in the same folder, then rename it.
 
     ``os.replace`` is atomic: readers see the old file or the complete new one,
-    never half of it, even if Python is killed while writing.
+    never half of it, even if Python is killed while writing. Raises the OSError
+    of the first step that fails (read-only folder, full disk), leaving nothing behind.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temp_files(path)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         if hasattr(os, "fchmod"):  # not on Windows before Python 3.13

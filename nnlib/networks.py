@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from nnlib import layers, losses
-from nnlib._checks import as_float_array, check_same_batch
+from nnlib._checks import as_float_array, check_not_empty, check_same_batch
 from nnlib.activations import ACTIVATIONS, softmax
 from nnlib.gradients import numerical_gradient
 from nnlib.metrics import accuracy
@@ -56,6 +56,8 @@ def init_weight_std(weight_init: str | float, fan_in: int, activation: str) -> f
     TwoLayerNet uses 0.01).
     """
     if isinstance(weight_init, (int, float)):
+        if not (np.isfinite(weight_init) and weight_init >= 0):
+            raise ValueError(f"a numeric weight_init is a std: finite and >= 0, got {weight_init}")
         return float(weight_init)
     if weight_init == "auto":
         weight_init = "he" if activation == "relu" else "xavier"
@@ -97,6 +99,8 @@ class MLP:
             raise ValueError(f"layer_sizes needs at least two positive sizes, got {layer_sizes}")
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        if np.dtype(dtype).kind != "f":  # integer weights cannot take a gradient step
+            raise ValueError(f"dtype must be floating-point (np.float32, np.float64), got {dtype}")
         n_layers = len(layer_sizes) - 1
         if isinstance(activations, str):
             output = "softmax" if loss == "cross_entropy" else "identity"
@@ -267,6 +271,7 @@ class MLP:
         chunks of ``batch_size`` rows so that a big test set needs little memory.
         """
         check_same_batch(x, t)
+        check_not_empty(x, "x")
         t = np.asarray(t)
         correct = 0.0
         for start in range(0, len(x), batch_size):

@@ -35,17 +35,23 @@ def _check_sign(sign: int) -> None:
 
 
 def _check_lr(lr: float) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating, np.integer)):
-        raise ValueError(f"lr must be a number, got {lr!r}")
-    if not math.isfinite(lr) or lr <= 0:
-        hint = " (to climb the loss, keep lr > 0 and pass sign=+1)" if lr < 0 else ""
-        raise ValueError(f"lr must be a finite number > 0, got {lr}{hint}")
+    is_number = isinstance(lr, (int, float, np.floating, np.integer)) and not isinstance(lr, bool)
+    if not is_number or not math.isfinite(lr) or lr <= 0:
+        hint = (
+            " To climb the loss instead (gradient ascent), keep lr positive and pass sign=+1."
+            if is_number and lr < 0
+            else ""
+        )
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}.{hint}")
     return float(lr)
 
 
 def _check_beta(value: float, name: str) -> float:
     if not (isinstance(value, (int, float, np.floating)) and 0.0 <= value < 1.0):
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        raise ValueError(
+            f"{name} must be in [0, 1), got {value!r}: at 1 or more the running average "
+            "never forgets, and the steps can grow without bound"
+        )
     return float(value)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnlib._checks import as_float_array, check_finite, check_same_batch
+from nnlib._checks import as_float_array, check_finite, check_not_empty, check_same_batch
 
 # The update rules live in nnlib.optimizers; the early lessons import these two from here.
 from nnlib.optimizers import SGD, Momentum, Optimizer, _check_sign, momentum_step, sgd_step  # noqa: F401  (re-exported)
@@ -29,10 +29,15 @@ class DivergenceError(FloatingPointError):
     the History recorded up to (and including) that iteration.
     """
 
-    def __init__(self, iteration: int, lr: float, loss: float, history: History) -> None:
+    def __init__(
+        self, iteration: int, lr: float, loss: float, history: History, param: str | None = None
+    ) -> None:
         self.iteration, self.lr, self.loss, self.history = iteration, lr, loss, history
+        what = (
+            f"{param} became non-finite after the last step" if param else f"the loss became {loss}"
+        )
         super().__init__(
-            f"training diverged: the loss became {loss} at iteration {iteration} "
+            f"training diverged: {what} at iteration {iteration} "
             f"with learning rate {lr:g}. The steps overshoot the minimum and grow each time. "
             f"Try a smaller learning rate (for example {lr / 10:g}), a decaying schedule, "
             f"or smaller initial weights."
@@ -115,6 +120,46 @@ def _optimizer_for(
     return optimizer, optimizer.lr
 
 
+def _is_count(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _check_train_args(
+    x: np.ndarray,
+    t: np.ndarray,
+    x_test: np.ndarray | None,
+    t_test: np.ndarray | None,
+    epochs: int,
+    batch_size: int,
+    sign: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Refuse bad settings before the first step, with a ValueError naming the argument.
+
+    (The learning rate and momentum are checked by the update rule that uses them.)
+
+    Returns x (floating-point), t, x_test and t_test as arrays.
+    """
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if not _is_count(value) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    _check_sign(sign)
+    if (x_test is None) != (t_test is None):
+        raise ValueError("pass both x_test and t_test, or neither")
+    x, t = as_float_array(x, "x"), np.asarray(t)
+    sets = [("x", "t", x, t)]
+    if x_test is not None:
+        # not converted: accuracy converts it chunk by chunk (a float64 copy of MNIST is 63 MB)
+        x_test, t_test = np.asarray(x_test), np.asarray(t_test)
+        sets.append(("x_test", "t_test", x_test, t_test))
+    for x_name, t_name, xs, ts in sets:
+        check_same_batch(xs, ts, x_name, t_name)
+        check_not_empty(xs, x_name)
+        check_finite(xs, x_name)
+        if ts.dtype.kind in "fc":  # one-hot or soft labels; integer labels cannot be NaN
+            check_finite(ts, t_name)
+    return x, t, x_test, t_test
+
+
 def train(
     net,
     x: np.ndarray,
@@ -150,16 +195,7 @@ def train(
 
     Raises ``DivergenceError`` as soon as the loss is NaN or infinite.
     """
-    x, t = as_float_array(x, "x"), np.asarray(t)
-    check_same_batch(x, t)
-    check_finite(x, "x")
-    if (x_test is None) != (t_test is None):
-        raise ValueError("pass both x_test and t_test, or neither")
-    if x_test is not None:
-        check_same_batch(x_test, t_test, "x_test", "t_test")
-    if epochs < 0 or batch_size < 1:
-        raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
-    _check_sign(sign)
+    x, t, x_test, t_test = _check_train_args(x, t, x_test, t_test, epochs, batch_size, sign)
     optimizer, lr = _optimizer_for(optimizer, lr, momentum, sign)
     schedule = schedule or constant()
     rng = np.random.default_rng(seed)
@@ -189,4 +225,8 @@ def train(
                 if x_test is not None:
                     history.test_acc.append(net.accuracy(x_test, t_test))
             bar.set_postfix(loss=f"{history.loss[-1]:.4f}")
+    # The loss is checked before each step, so the very last step is checked here.
+    for key, p in net.params.items():
+        if not np.all(np.isfinite(p)):
+            raise DivergenceError(k - 1, lr_k, history.loss[-1], history, param=key)
     return history

@@ -1,8 +1,9 @@
 """Test helpers for nnlib.mnist: small IDX files and a loopback HTTP mirror.
 
 The mirror runs on 127.0.0.1 (a free port) in a background thread, counts the
-requests it gets, and can misbehave on purpose: any status code, or a
-``Content-Length`` larger than the body followed by a closed connection.
+requests it gets, and can misbehave on purpose: any status code and headers, a
+``Content-Length`` larger than the body followed by a closed connection, no
+``Content-Length`` at all, a body sent slowly, or a body repeated forever.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
@@ -91,6 +93,12 @@ class Route:
     body: bytes = b""
     status: int = 200
     content_length: int | None = None  # None: the true length; larger: a cut transfer
+    send_length: bool = True  # False: no Content-Length; the body ends when the connection closes
+    content_type: str = "application/octet-stream"
+    headers: dict[str, str] = field(default_factory=dict)  # extra headers, e.g. Location
+    chunk_bytes: int = 64 * 1024  # the body is sent in pieces of this size...
+    chunk_delay_s: float = 0.0  # ...with this pause between them: a slow mirror
+    endless: bool = False  # send the body again and again until the client hangs up
 
 
 class MirrorServer:
@@ -103,6 +111,7 @@ class MirrorServer:
         self.routes: dict[str, Route] = {}
         self.requests: list[str] = []
         self._lock = threading.Lock()
+        self._stopping = threading.Event()  # ends endless bodies when the test is over
         mirror = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -115,11 +124,31 @@ class MirrorServer:
                     mirror.requests.append(self.path)
                 route = mirror.routes.get(self.path, Route(b"not found", 404))
                 self.send_response(route.status)
-                self.send_header("Content-Type", "application/octet-stream")
-                length = len(route.body) if route.content_length is None else route.content_length
-                self.send_header("Content-Length", str(length))
+                self.send_header("Content-Type", route.content_type)
+                if route.send_length:
+                    length = route.content_length
+                    self.send_header(
+                        "Content-Length", str(len(route.body) if length is None else length)
+                    )
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(route.body)
+                try:
+                    self._send_body(route)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up on us, as it should with a hostile mirror
+
+            def _send_body(self, route: Route) -> None:
+                while True:
+                    for start in range(0, len(route.body), route.chunk_bytes):
+                        if start and route.chunk_delay_s:
+                            time.sleep(route.chunk_delay_s)
+                        if mirror._stopping.is_set():
+                            return
+                        self.wfile.write(route.body[start : start + route.chunk_bytes])
+                        self.wfile.flush()
+                    if not route.endless or mirror._stopping.is_set():
+                        return
 
             def log_message(self, format: str, *args: object) -> None:
                 pass  # keep the test output clean
@@ -145,6 +174,7 @@ class MirrorServer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
