@@ -251,6 +251,16 @@ def _unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return g.sum(axis=axes).reshape(shape)
 
 
+# op -> (forward, ∂E/∂a, ∂E/∂b) for out = a (op) b; each rule takes (g, a, b, out), with
+# g = ∂E/∂out in the broadcast shape, and _unbroadcast sums its result back to the input's shape.
+_BINARY: dict[str, tuple[Callable[..., np.ndarray], ...]] = {
+    "+": (np.add, lambda g, a, b, out: g, lambda g, a, b, out: g),
+    "-": (np.subtract, lambda g, a, b, out: g, lambda g, a, b, out: -g),
+    "*": (np.multiply, lambda g, a, b, out: g * b, lambda g, a, b, out: g * a),
+    "/": (np.true_divide, lambda g, a, b, out: g / b, lambda g, a, b, out: -(g / b) * out),
+}
+
+
 class Tensor:
     """A numpy array in a computational graph, with the gradient of a scalar output.
 
@@ -369,85 +379,42 @@ class Tensor:
 
     # -- elementwise arithmetic, with broadcasting
 
-    def _binary(self, other: Any, op: str) -> tuple[Tensor, np.ndarray]:
-        other = other if isinstance(other, Tensor) else _constant(other, self.data.dtype)
-        a, b = self.data, other.data
+    def _binary(self, other: Any, op: str) -> Tensor:
+        """self (op) other, elementwise with broadcasting; the rules are in ``_BINARY``."""
+        a = self
+        b = other if isinstance(other, Tensor) else _constant(other, self.data.dtype)
+        forward, rule_a, rule_b = _BINARY[op]
         try:
-            if op == "+":
-                data = a + b
-            elif op == "-":
-                data = a - b
-            elif op == "*":
-                data = a * b
-            else:
-                data = a / b
+            data = forward(a.data, b.data)
         except ValueError:
             raise ValueError(
-                f"cannot apply {op} to tensors of shapes {a.shape} and {b.shape}: they do not "
-                "broadcast (trailing dimensions must be equal, or one of them 1)"
+                f"cannot apply {op} to tensors of shapes {a.data.shape} and {b.data.shape}: they "
+                "do not broadcast (trailing dimensions must be equal, or one of them 1)"
             ) from None
-        return other, data
+        out, live = Tensor._result(data, (a, b), op)
+        if live:
+
+            def backward(g: np.ndarray) -> None:
+                # Only the inputs that need it get a gradient: x in x @ W + b, say, does not.
+                if a.requires_grad:
+                    a._accumulate(_unbroadcast(rule_a(g, a.data, b.data, data), a.data.shape))
+                if b.requires_grad:
+                    b._accumulate(_unbroadcast(rule_b(g, a.data, b.data, data), b.data.shape))
+
+            out._backward = backward
+        return out
 
     def __add__(self, other: Any) -> Tensor:
-        other, data = self._binary(other, "+")
-        out, live = Tensor._result(data, (self, other), "+")
-        if live:
-            a, b = self, other
-
-            def backward(g: np.ndarray) -> None:
-                if a.requires_grad:
-                    a._accumulate(_unbroadcast(g, a.data.shape))
-                if b.requires_grad:
-                    b._accumulate(_unbroadcast(g, b.data.shape))
-
-            out._backward = backward
-        return out
+        return self._binary(other, "+")
 
     def __sub__(self, other: Any) -> Tensor:
-        other, data = self._binary(other, "-")
-        out, live = Tensor._result(data, (self, other), "-")
-        if live:
-            a, b = self, other
-
-            def backward(g: np.ndarray) -> None:
-                if a.requires_grad:
-                    a._accumulate(_unbroadcast(g, a.data.shape))
-                if b.requires_grad:
-                    b._accumulate(_unbroadcast(-g, b.data.shape))
-
-            out._backward = backward
-        return out
+        return self._binary(other, "-")
 
     def __mul__(self, other: Any) -> Tensor:
-        other, data = self._binary(other, "*")
-        out, live = Tensor._result(data, (self, other), "*")
-        if live:
-            a, b = self, other
-
-            def backward(g: np.ndarray) -> None:
-                if a.requires_grad:
-                    a._accumulate(_unbroadcast(g * b.data, a.data.shape))
-                if b.requires_grad:
-                    b._accumulate(_unbroadcast(g * a.data, b.data.shape))
-
-            out._backward = backward
-        return out
+        return self._binary(other, "*")
 
     def __truediv__(self, other: Any) -> Tensor:
-        other, data = self._binary(other, "/")
-        out, live = Tensor._result(data, (self, other), "/")
-        if live:
-            a, b = self, other
-
-            def backward(g: np.ndarray) -> None:
-                g_over_b = g / b.data
-                if a.requires_grad:
-                    a._accumulate(_unbroadcast(g_over_b, a.data.shape))
-                if b.requires_grad:  # ∂(a/b)/∂b = −a/b² = −(a/b)/b
-                    b._accumulate(_unbroadcast(-g_over_b * data, b.data.shape))
-
-            out._backward = backward
-        return out
+        return self._binary(other, "/")
 
     def __radd__(self, other: Any) -> Tensor:
         return self + other
