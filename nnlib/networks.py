@@ -7,25 +7,37 @@ Conventions (the same as in the notebooks):
   z_l = a_{l−1} W_l + b_l and a_l = φ_l(z_l), with a_0 = x;
 * ``params`` and the gradients are dicts with the same keys ``W1, b1, W2, …``.
 
-Backprop (``loss_and_gradient``) is the four equations, in batch form:
+The network is a stack of the layer pairs of ``nnlib.layers`` (affine, then an
+activation, …, then affine), and backprop (``loss_and_gradient``) runs their
+backward functions in reverse order. Written out, that is the four equations,
+in batch form (δ_l = ∂E/∂z_l):
 
   BP1  δ_L = ∂E/∂a_L ⊙ φ_L'(z_L)     (for softmax + cross-entropy: (softmax(z_L) − t)/N)
-  BP2  δ_l = (δ_{l+1} W_{l+1}ᵀ) ⊙ φ_l'(z_l)
-  BP3  ∂E/∂b_l = Σ_rows δ_l
-  BP4  ∂E/∂W_l = a_{l−1}ᵀ δ_l
+  BP2  δ_l = (δ_{l+1} W_{l+1}ᵀ) ⊙ φ_l'(z_l)     affine_backward's dx, then φ's backward
+  BP3  ∂E/∂b_l = Σ_rows δ_l                      affine_backward's db
+  BP4  ∂E/∂W_l = a_{l−1}ᵀ δ_l                    affine_backward's dW
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from nnlib import losses
+from nnlib import layers, losses
 from nnlib._checks import as_float_array, check_same_batch
-from nnlib.activations import ACTIVATIONS, GRAD_FROM_OUTPUT, softmax
+from nnlib.activations import ACTIVATIONS, softmax
 from nnlib.gradients import numerical_gradient
 from nnlib.metrics import accuracy
+
+Step = tuple[Callable, Any, tuple[str, ...]]
+"""One layer on the tape: (its backward function, its cache, the names of its parameters)."""
+
+
+def _affine_backward_no_dx(dout: np.ndarray, cache: Any) -> tuple[None, np.ndarray, np.ndarray]:
+    return layers.affine_backward(dout, cache, need_dx=False)
+
 
 # Loss name -> (E(y, t), dE/dy). Cross-entropy is handled apart, fused with softmax.
 _SQUARED_LOSSES = {
@@ -134,20 +146,47 @@ class MLP:
             )
         return x.astype(self.dtype, copy=False)
 
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
-        """z_L, the output layer's pre-activation (N, n_L), and the cache for backward.
+    def forward(self, x: np.ndarray, train: bool = False) -> tuple[np.ndarray, list[Step]]:
+        """z_L, the output layer's pre-activation (N, n_L), and the tape for ``backward``.
 
-        The cache holds (a_{l−1}, z_l) for every layer l: what BP2 and BP4 need.
+        The network is a stack of layers, affine → φ → affine → φ → … → affine;
+        each forward pass records on the tape its backward function, its cache
+        and the names of its parameters, in the order the layers ran.
+
+        train: True while training (``loss_and_gradient``), False for ``predict`` and
+        ``accuracy``. Layers that behave differently in the two modes (dropout,
+        batch normalisation) read it; the plain MLP computes the same either way.
         """
         a = self._check_x(x)
-        cache = []
+        tape: list[Step] = []
         for l in range(1, self.n_layers + 1):
-            z = a @ self.params[f"W{l}"]
-            z += self.params[f"b{l}"]  # in place: one temporary array fewer per layer
-            cache.append((a, z))
+            z, cache = layers.affine_forward(a, self.params[f"W{l}"], self.params[f"b{l}"])
+            # Layer 1's input is the data: its gradient would be wasted work.
+            backward = layers.affine_backward if l > 1 else _affine_backward_no_dx
+            tape.append((backward, cache, (f"W{l}", f"b{l}")))
             if l < self.n_layers:
-                a = ACTIVATIONS[self.activations[l - 1]][0](z)
-        return z, cache
+                forward_act, backward_act = layers.ACTIVATION_LAYERS[self.activations[l - 1]]
+                a, cache = forward_act(z)
+                tape.append((backward_act, cache, ()))
+        return z, tape
+
+    @staticmethod
+    def backward(dz_out: np.ndarray, tape: list[Step]) -> dict[str, np.ndarray]:
+        """Backprop: run the tape's backward functions in reverse order.
+
+        dz_out: ∂E/∂z_L (N, n_L). Each layer turns the gradient of its output into
+        the gradient of its input (and of its parameters, stored under their
+        names): the chain rule, one layer at a time. Returns the parameter gradients.
+        """
+        grads: dict[str, np.ndarray] = {}
+        dout = dz_out
+        for backward, cache, keys in reversed(tape):
+            if keys:
+                dout, *dparams = backward(dout, cache)
+                grads.update(zip(keys, dparams, strict=True))
+            else:
+                dout = backward(dout, cache)
+        return grads
 
     def _output(self, z_out: np.ndarray) -> np.ndarray:
         if self.activations[-1] == "softmax":
@@ -164,48 +203,44 @@ class MLP:
     def _penalty_n(self, batch_size: int) -> int:
         return batch_size if self.loss_name == "sum_squared_error" else 1
 
-    def _data_loss_and_delta(self, z_out: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
-        """The loss without the ridge term, and δ_L (BP1)."""
+    def _data_loss_and_dz(self, z_out: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
+        """The loss without the ridge term, and ∂E/∂z_L (BP1)."""
         if self.loss_name == "cross_entropy":
             return losses.softmax_cross_entropy(z_out, t)
         t = as_float_array(t, "t")
-        phi, phi_grad = ACTIVATIONS[self.activations[-1]]
-        y = phi(z_out)
+        forward_out, backward_out = layers.ACTIVATION_LAYERS[self.activations[-1]]
+        y, cache = forward_out(z_out)
         loss_fn, loss_grad = _SQUARED_LOSSES[self.loss_name]
-        return loss_fn(y, t), loss_grad(y, t) * phi_grad(z_out)
+        return loss_fn(y, t), backward_out(loss_grad(y, t), cache)
 
-    def loss(self, x: np.ndarray, t: np.ndarray) -> float:
-        """E(x, t) plus the ridge term. x: (N, n_0); t: labels for the output (see class doc)."""
-        return self.loss_and_gradient(x, t, need_gradient=False)[0]
+    def loss(self, x: np.ndarray, t: np.ndarray, train: bool = True) -> float:
+        """E(x, t) plus the ridge term. x: (N, n_0); t: labels for the output (see class doc).
+
+        train: the mode of ``forward`` (True: the loss that training minimises).
+        """
+        return self.loss_and_gradient(x, t, need_gradient=False, train=train)[0]
 
     def loss_and_gradient(
-        self, x: np.ndarray, t: np.ndarray, need_gradient: bool = True
+        self, x: np.ndarray, t: np.ndarray, need_gradient: bool = True, train: bool = True
     ) -> tuple[float, dict[str, np.ndarray]]:
         """The loss and its gradient for every parameter, by backprop (one forward, one backward).
 
         Returns ``(loss, grads)``, grads having the keys and shapes of ``params``.
+        train: the mode of ``forward``; training calls this in training mode.
         """
         check_same_batch(x, t)
-        z_out, cache = self.forward(x)
-        data_loss, delta = self._data_loss_and_delta(z_out, t)
+        z_out, tape = self.forward(x, train=train)
+        loss, dz_out = self._data_loss_and_dz(z_out, t)
         n_pen = self._penalty_n(len(z_out))
-        loss = data_loss
         if self.weight_decay:  # Σ W² over every weight costs ~7% of a step: skip it when λ = 0
             loss += losses.l2_penalty(self._weights(), self.weight_decay, n_pen)
-        grads: dict[str, np.ndarray] = {}
         if not need_gradient:
-            return loss, grads
-        for l in range(self.n_layers, 0, -1):
-            a_prev, _ = cache[l - 1]
-            W = self.params[f"W{l}"]
-            grads[f"W{l}"] = a_prev.T @ delta  # BP4
-            if self.weight_decay:
+            return loss, {}
+        grads = self.backward(dz_out, tape)
+        if self.weight_decay:
+            for l in range(1, self.n_layers + 1):
+                W = self.params[f"W{l}"]
                 grads[f"W{l}"] += losses.l2_penalty_grad(W, self.weight_decay, n_pen)
-            grads[f"b{l}"] = delta.sum(axis=0)  # BP3
-            if l > 1:
-                # φ'(z_{l−1}) from a_{l−1} (this layer's input), which forward already computed
-                phi_grad = GRAD_FROM_OUTPUT[self.activations[l - 2]](a_prev)
-                delta = (delta @ W.T) * phi_grad  # BP2
         return loss, grads
 
     def gradient(self, x: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnlib._checks import as_float_array, check_finite, check_same_batch
+
+# The update rules live in nnlib.optimizers; the early lessons import these two from here.
+from nnlib.optimizers import SGD, Momentum, Optimizer, _check_sign, momentum_step, sgd_step  # noqa: F401  (re-exported)
 from nnlib.progress import progress_bar
 
 Schedule = Callable[[float, int], float]
@@ -57,47 +60,6 @@ def iterate_minibatches(
         yield np.take(x, idx, axis=0), np.take(t, idx, axis=0)  # take: a faster gather than x[idx]
 
 
-def _check_sign(sign: int) -> None:
-    if sign not in (-1, 1):
-        raise ValueError(f"sign must be -1 (descent) or +1 (ascent), got {sign}")
-
-
-def sgd_step(
-    params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float, sign: int = -1
-) -> None:
-    """θ ← θ + sign · lr · ∂E/∂θ for every key, in place.
-
-    sign = −1 is gradient descent (the gradient points uphill, so we step
-    against it); sign = +1 is gradient ascent, which climbs the loss.
-    """
-    _check_sign(sign)
-    for key, p in params.items():
-        p += (sign * lr) * grads[key]
-
-
-def momentum_step(
-    params: dict[str, np.ndarray],
-    grads: dict[str, np.ndarray],
-    velocity: dict[str, np.ndarray],
-    lr: float,
-    momentum: float = 0.9,
-    sign: int = -1,
-) -> None:
-    """v ← μ v + sign · lr · ∂E/∂θ, then θ ← θ + v, in place (``velocity`` starts empty).
-
-    The velocity averages recent gradients, so the zig-zag across a narrow
-    valley cancels out while the steady slope along it adds up.
-    """
-    _check_sign(sign)
-    for key, p in params.items():
-        v = velocity.get(key)
-        if v is None:
-            v = velocity[key] = np.zeros_like(p)
-        v *= momentum
-        v += (sign * lr) * grads[key]
-        p += v
-
-
 def constant() -> Schedule:
     """lr_k = lr: the same rate at every iteration."""
     return lambda lr, k: lr
@@ -133,16 +95,37 @@ class History:
     iterations_per_epoch: int = 0
 
 
+def _optimizer_for(
+    optimizer: Optimizer | None, lr: float | None, momentum: float, sign: int
+) -> tuple[Optimizer, float]:
+    """The update rule ``train`` uses and its base learning rate, from its arguments."""
+    if optimizer is None:
+        if lr is None:
+            raise ValueError("pass a learning rate lr=..., or an optimizer=...")
+        if momentum:
+            return Momentum(lr, momentum, sign=sign), lr
+        return SGD(lr, sign=sign), lr
+    if not isinstance(optimizer, Optimizer):
+        raise ValueError(f"optimizer must be one of nnlib.optimizers' rules, got {optimizer!r}")
+    if lr is not None or momentum or sign != -1:
+        raise ValueError(
+            "with an optimizer, set the learning rate and momentum on the optimizer "
+            "(e.g. Adam(lr=1e-3)), not on train(), and keep sign=-1"
+        )
+    return optimizer, optimizer.lr
+
+
 def train(
     net,
     x: np.ndarray,
     t: np.ndarray,
     *,
-    lr: float,
+    lr: float | None = None,
     epochs: int,
     batch_size: int,
     schedule: Schedule | None = None,
     momentum: float = 0.0,
+    optimizer: Optimizer | None = None,
     x_test: np.ndarray | None = None,
     t_test: np.ndarray | None = None,
     seed: int = 0,
@@ -157,6 +140,8 @@ def train(
     x: (N, D) inputs; t: labels for the same N rows.
     lr: the base learning rate; ``schedule`` (see step_decay, …) varies it per iteration.
     momentum: 0 for plain SGD, e.g. 0.9 for SGD with momentum.
+    optimizer: an update rule from ``nnlib.optimizers`` (``Adam(lr=1e-3)``, …) instead of
+        ``lr``/``momentum``; its ``lr`` is the base rate, and a schedule sets it per iteration.
     x_test, t_test: evaluated after every epoch when given.
     seed: seeds the shuffling, so the same seed gives the same run.
     sign: −1 descends; +1 ascends (the sign-flip experiment).
@@ -175,10 +160,10 @@ def train(
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
     _check_sign(sign)
+    optimizer, lr = _optimizer_for(optimizer, lr, momentum, sign)
     schedule = schedule or constant()
     rng = np.random.default_rng(seed)
     history = History(iterations_per_epoch=-(-len(x) // batch_size))
-    velocity: dict[str, np.ndarray] = {}
     k = 0
     bar = progress_bar(
         total=epochs * history.iterations_per_epoch, desc="training", enabled=progress
@@ -194,10 +179,8 @@ def train(
                 history.lr.append(lr_k)
                 if not np.isfinite(loss):
                     raise DivergenceError(k, lr_k, loss, history)
-                if momentum:
-                    momentum_step(net.params, grads, velocity, lr_k, momentum, sign)
-                else:
-                    sgd_step(net.params, grads, lr_k, sign)
+                optimizer.lr = lr_k
+                optimizer.update(net.params, grads)
                 k += 1
                 bar.update(1)
             with np.errstate(over="ignore", invalid="ignore"):

@@ -128,3 +128,39 @@ def test_bad_training_input(x, t, kwargs, message):
     options = {"lr": 0.1, "epochs": 1, "batch_size": 2, "progress": False, **kwargs}
     with pytest.raises(ValueError, match=message):
         train(net, x, t, **options)
+
+
+def test_train_with_an_optimizer_object():
+    from nnlib.optimizers import SGD, Adam, Momentum
+
+    x, t = spirals(30, seed=1)
+
+    def run(**kwargs):
+        net = MLP([2, 8, 3], "tanh", seed=3)
+        history = train(net, x, t, epochs=3, batch_size=10, seed=5, progress=False, **kwargs)
+        return net, history
+
+    # the optimizer objects give exactly the runs of the lr/momentum arguments
+    for args, opt in [({"lr": 0.3}, SGD(0.3)), ({"lr": 0.1, "momentum": 0.9}, Momentum(0.1))]:
+        a, ha = run(**args)
+        b, hb = run(optimizer=opt)
+        assert ha.loss == hb.loss
+        for key in a.params:
+            np.testing.assert_array_equal(a.params[key], b.params[key])
+    # a schedule drives the optimizer's lr
+    adam = Adam(lr=0.01)
+    _, history = run(optimizer=adam, schedule=step_decay(0.5, every=10))
+    last = len(history.lr) - 1
+    assert history.lr[0] == 0.01 and history.lr[-1] == pytest.approx(0.01 * 0.5 ** (last // 10))
+    assert history.loss[-1] < history.loss[0]
+
+
+def test_train_refuses_an_optimizer_with_lr_or_momentum():
+    from nnlib.optimizers import Adam
+
+    x, t = xor_cloud(20)
+    net = MLP([2, 3, 2], "tanh")
+    with pytest.raises(ValueError, match="on the optimizer"):
+        train(net, x, t, lr=0.1, optimizer=Adam(), epochs=1, batch_size=4)
+    with pytest.raises(ValueError, match="lr="):
+        train(net, x, t, epochs=1, batch_size=4)

@@ -1,0 +1,223 @@
+"""Update rules: how a gradient becomes a step.
+
+Two forms of the same ideas:
+
+* the functions ``sgd_step`` and ``momentum_step``, which the early lessons call
+  directly inside their own loops;
+* classes with the interface of "Deep Learning from Scratch" (ch06):
+  ``opt = Adam(lr=0.001)`` once, then ``opt.update(params, grads)`` every step,
+  changing the arrays of ``params`` in place. Each keeps its own state (velocity,
+  running averages) per parameter name.
+
+Each rule is derived from the one before it:
+
+* SGD:       θ ← θ − η g
+* Momentum:  v ← μ v − η g;  θ ← θ + v                       (a running sum of steps)
+* AdaGrad:   h ← h + g²;  θ ← θ − η g / (√h + ε)             (per-weight step sizes)
+* RMSProp:   h ← ρ h + (1 − ρ) g²;  θ ← θ − η g / (√h + ε)   (AdaGrad that forgets)
+* Adam:      m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²;
+             m̂ = m / (1 − β₁ᵗ);  v̂ = v / (1 − β₂ᵗ);  θ ← θ − η m̂ / (√v̂ + ε)
+             (momentum and RMSProp together, with the bias of the zero start removed)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+Params = dict[str, np.ndarray]
+
+
+def _check_sign(sign: int) -> None:
+    if sign not in (-1, 1):
+        raise ValueError(f"sign must be -1 (descent) or +1 (ascent), got {sign}")
+
+
+def _check_lr(lr: float) -> float:
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating, np.integer)):
+        raise ValueError(f"lr must be a number, got {lr!r}")
+    if not math.isfinite(lr) or lr <= 0:
+        hint = " (to climb the loss, keep lr > 0 and pass sign=+1)" if lr < 0 else ""
+        raise ValueError(f"lr must be a finite number > 0, got {lr}{hint}")
+    return float(lr)
+
+
+def _check_beta(value: float, name: str) -> float:
+    if not (isinstance(value, (int, float, np.floating)) and 0.0 <= value < 1.0):
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _check_eps(eps: float) -> float:
+    if not (isinstance(eps, (int, float, np.floating)) and math.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+    return float(eps)
+
+
+def sgd_step(params: Params, grads: Params, lr: float, sign: int = -1) -> None:
+    """θ ← θ + sign · lr · ∂E/∂θ for every key, in place.
+
+    params, grads: dicts of arrays with the same keys and shapes.
+    sign = −1 is gradient descent (the gradient points uphill, so we step
+    against it); sign = +1 is gradient ascent, which climbs the loss.
+    """
+    _check_sign(sign)
+    for key, p in params.items():
+        p += (sign * lr) * grads[key]
+
+
+def momentum_step(
+    params: Params,
+    grads: Params,
+    velocity: Params,
+    lr: float,
+    momentum: float = 0.9,
+    sign: int = -1,
+) -> None:
+    """v ← μ v + sign · lr · ∂E/∂θ, then θ ← θ + v, in place (``velocity`` starts empty).
+
+    The velocity averages recent gradients, so the zig-zag across a narrow
+    valley cancels out while the steady slope along it adds up.
+    """
+    _check_sign(sign)
+    for key, p in params.items():
+        v = velocity.get(key)
+        if v is None:
+            v = velocity[key] = np.zeros_like(p)
+        v *= momentum
+        v += (sign * lr) * grads[key]
+        p += v
+
+
+class Optimizer:
+    """The common interface: ``lr`` (read and set by schedules) and ``update(params, grads)``."""
+
+    def __init__(self, lr: float) -> None:
+        self.lr = _check_lr(lr)
+
+    def update(self, params: Params, grads: Params) -> None:
+        """One step for every parameter, in place. params, grads: same keys and shapes."""
+        raise NotImplementedError
+
+    def _state(self, store: Params, key: str, like: np.ndarray) -> np.ndarray:
+        s = store.get(key)
+        if s is None:
+            s = store[key] = np.zeros_like(like)
+        return s
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not isinstance(v, dict))
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """θ ← θ − lr · g (sign=+1: θ ← θ + lr · g, which climbs the loss, as in lesson 06)."""
+
+    def __init__(self, lr: float = 0.01, sign: int = -1) -> None:
+        super().__init__(lr)
+        _check_sign(sign)
+        self.sign = sign
+
+    def update(self, params: Params, grads: Params) -> None:
+        sgd_step(params, grads, self.lr, self.sign)
+
+
+class Momentum(Optimizer):
+    """v ← μ v − lr · g;  θ ← θ + v. The book's ``Momentum(lr=0.01, momentum=0.9)``."""
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, sign: int = -1) -> None:
+        super().__init__(lr)
+        self.momentum = _check_beta(momentum, "momentum")
+        _check_sign(sign)
+        self.sign = sign
+        self.velocity: Params = {}
+
+    def update(self, params: Params, grads: Params) -> None:
+        momentum_step(params, grads, self.velocity, self.lr, self.momentum, self.sign)
+
+
+class AdaGrad(Optimizer):
+    """h ← h + g²;  θ ← θ − lr · g / (√h + ε).
+
+    Each weight gets its own step size, which shrinks as its squared gradients
+    add up: steep directions slow down early, flat ones keep moving.
+    """
+
+    def __init__(self, lr: float = 0.01, eps: float = 1e-7) -> None:
+        super().__init__(lr)
+        self.eps = _check_eps(eps)
+        self.h: Params = {}
+
+    def update(self, params: Params, grads: Params) -> None:
+        for key, p in params.items():
+            g = grads[key]
+            h = self._state(self.h, key, p)
+            h += g * g
+            p -= self.lr * g / (np.sqrt(h) + self.eps)
+
+
+class RMSProp(Optimizer):
+    """h ← ρ h + (1 − ρ) g²;  θ ← θ − lr · g / (√h + ε).
+
+    AdaGrad with a memory of about 1/(1 − ρ) steps, so the step size does not
+    shrink to nothing over a long run.
+    """
+
+    def __init__(self, lr: float = 0.01, decay_rate: float = 0.99, eps: float = 1e-7) -> None:
+        super().__init__(lr)
+        self.decay_rate = _check_beta(decay_rate, "decay_rate")
+        self.eps = _check_eps(eps)
+        self.h: Params = {}
+
+    def update(self, params: Params, grads: Params) -> None:
+        rho = self.decay_rate
+        for key, p in params.items():
+            g = grads[key]
+            h = self._state(self.h, key, p)
+            h *= rho
+            h += (1.0 - rho) * g * g
+            p -= self.lr * g / (np.sqrt(h) + self.eps)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba, 2015, Algorithm 1), in the form of ``torch.optim.Adam``.
+
+    m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²  (running mean of g and of g²),
+    θ ← θ − lr · m̂ / (√v̂ + ε) with m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ).
+
+    m and v start at 0, so early on they are too small by the factors 1 − βᵗ;
+    dividing by them removes that bias (at t = 1, m̂ = g and v̂ = g² exactly, so
+    the first step is lr · g / (|g| + ε), about lr in every coordinate). ε is
+    added to √v̂, as PyTorch does; it only matters where |g| is near ε or below.
+    Defaults are the paper's.
+    """
+
+    def __init__(
+        self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+    ) -> None:
+        super().__init__(lr)
+        self.beta1 = _check_beta(beta1, "beta1")
+        self.beta2 = _check_beta(beta2, "beta2")
+        self.eps = _check_eps(eps)
+        self.t = 0
+        self.m: Params = {}
+        self.v: Params = {}
+
+    def update(self, params: Params, grads: Params) -> None:
+        self.t += 1
+        b1, b2 = self.beta1, self.beta2
+        step_size = self.lr / (1.0 - b1**self.t)
+        sqrt_bias2 = math.sqrt(1.0 - b2**self.t)
+        for key, p in params.items():
+            g = grads[key]
+            m = self._state(self.m, key, p)
+            v = self._state(self.v, key, p)
+            m *= b1
+            m += (1.0 - b1) * g
+            v *= b2
+            v += (1.0 - b2) * (g * g)
+            denom = np.sqrt(v)
+            denom /= sqrt_bias2
+            denom += self.eps
+            p -= step_size * (m / denom)
