@@ -540,6 +540,8 @@ def _constant(x: Any, dtype: np.dtype) -> Tensor:
     """A number or array as a Tensor that needs no gradient (numbers take ``dtype``)."""
     if isinstance(x, Tensor):
         return x
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":  # the common case, e.g. the batch
+        return Tensor._result(x, (), "")[0]  # no checks, no grad: a constant has no parents
     if isinstance(x, (int, float)) and not isinstance(x, bool):
         return Tensor(np.asarray(x, dtype=dtype), requires_grad=False)
     return Tensor(x, requires_grad=False)
