@@ -268,7 +268,7 @@ class Tensor:
     grad: ∂E/∂data, an array of data's shape, after ``E.backward()``. A tensor
         made by the user starts with zeros there; one made by an operation with None.
     requires_grad: False for constants such as the input batch: no gradient is
-        computed for them, and operations on constants only build no graph.
+        computed for them, and an operation whose inputs are all constants builds no graph.
 
     Plain numbers and numpy arrays mix in as constants, on either side:
     ``x @ W``, ``2 * t``, ``t - y``. Shapes broadcast as in numpy, and the
