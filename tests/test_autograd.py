@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 
 from nnlib.autograd import Tensor, Value, topological_order, zero_grad
+from nnlib.datasets import spirals
 from nnlib.gradients import numerical_gradient, relative_error
 from nnlib.losses import softmax_cross_entropy
 from nnlib.networks import TwoLayerNet
+from nnlib.training import iterate_minibatches, train
 
 TOL = 1e-7
 
@@ -378,6 +380,31 @@ def test_tensor_mlp_equals_two_layer_net() -> None:
         assert loss.item() == pytest.approx(loss_hand, rel=1e-14)
         for key, p in params.items():
             assert relative_error(p.grad, grads_hand[key]) < 1e-13, (activation, key)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
+def test_engine_training_equals_train(activation: str) -> None:
+    """loss.backward() and SGD on the same batches give nnlib.train's network."""
+    x, t = spirals(60, seed=2)
+    x = x.astype(np.float32)
+    nets = [TwoLayerNet(2, 16, 3, activation, 0.5, seed=3, dtype=np.float32) for _ in range(2)]
+    hist = train(nets[0], x, t, lr=0.5, epochs=3, batch_size=32, seed=4, progress=False)
+    params = [Tensor(nets[1].params[k]) for k in ("W1", "b1", "W2", "b2")]  # no copies
+    W1, b1, W2, b2 = params
+    losses = []
+    rng = np.random.default_rng(4)  # how train draws its batches
+    for _ in range(3):
+        for xb, tb in iterate_minibatches(x, t, 32, rng):
+            zero_grad(params)
+            loss = (getattr(xb @ W1 + b1, activation)() @ W2 + b2).softmax_cross_entropy(tb)
+            loss.backward()
+            for p in params:
+                p.data += -0.5 * p.grad  # sgd_step's arithmetic
+            losses.append(loss.item())
+    # Equal to the bit on this machine; a tolerance keeps the test free of BLAS kernel choices.
+    np.testing.assert_allclose(losses, hist.loss, rtol=1e-5)
+    for key in nets[0].params:
+        np.testing.assert_allclose(nets[0].params[key], nets[1].params[key], rtol=1e-5, atol=1e-6)
 
 
 def test_float32_stays_float32() -> None:
