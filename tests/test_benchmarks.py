@@ -126,7 +126,7 @@ def test_autograd() -> None:
     assert is_positive(result["ratio"]) and result["target_ratio"] == 1.3
     for activation in ("sigmoid", "relu"):
         row = result[activation]
-        for key in ("hand_s_per_epoch", "engine_s_per_epoch", "ratio"):
+        for key in ("hand_s_per_epoch", "engine_s_per_epoch", "ratio", "cpu_ratio"):
             assert is_positive(row[key]), (key, row[key])
         # Same initial weights, same batches, the same float32 arithmetic: the same network.
         assert row["weights_rel_diff"] < 1e-6, row
