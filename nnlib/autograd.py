@@ -330,10 +330,12 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The shape of ``data`` (and of ``grad``)."""
         return self.data.shape
 
     @property
     def dtype(self) -> np.dtype:
+        """The dtype of ``data``: float32 or float64."""
         return self.data.dtype
 
     def item(self) -> float:
