@@ -8,6 +8,7 @@ Modules, in the order the course meets them:
 * ``layers``: forward/backward pairs (affine, sigmoid, relu, tanh) with a cache
 * ``networks``: ``TwoLayerNet`` and ``MLP``, stacks of layers trained by backprop
 * ``optimizers``: SGD, Momentum, AdaGrad, RMSProp, Adam: ``update(params, grads)``
+* ``autograd``: ``Value`` and ``Tensor``, a define-by-run engine: ``loss.backward()``
 * ``training``: mini-batches, schedules, ``train``
 * ``datasets``: XOR, spirals, moons, ``one_hot``, ``train_val_split``, ``load_mnist``
 * ``metrics`` and ``plotting``

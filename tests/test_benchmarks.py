@@ -119,6 +119,24 @@ def test_gradients() -> None:
     assert result["relative_error"] < 1e-6  # backprop agrees with central differences
 
 
+@pytest.mark.slow
+@needs_mnist
+def test_autograd() -> None:
+    result = run_quick("autograd.py")
+    assert is_positive(result["ratio"]) and result["target_ratio"] == 1.3
+    for activation in ("sigmoid", "relu"):
+        row = result[activation]
+        for key in ("hand_s_per_epoch", "engine_s_per_epoch", "ratio", "cpu_ratio"):
+            assert is_positive(row[key]), (key, row[key])
+        # Same initial weights, same batches, the same float32 arithmetic: the same network.
+        assert row["weights_rel_diff"] < 1e-6, row
+        assert row["hand_test_accuracy"] == row["engine_test_accuracy"], row
+        steps = row["step_us"]
+        assert steps["graph_nodes"] == 10  # 4 parameters, 6 operations; the input x is a constant
+        for key in ("hand_step", "engine_step", "engine_forward", "python_engine_step"):
+            assert is_positive(steps[key]), (key, steps[key])
+
+
 def test_notebooks_collect_only() -> None:
     result = run_quick("notebooks.py")
     notebooks = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
