@@ -86,6 +86,10 @@ class History:
 
     loss, lr: one entry per iteration (mini-batch loss, learning rate used).
     train_acc, test_acc: one entry per epoch (test_acc empty without a test set).
+    val_acc: one entry per epoch (empty without a validation set).
+    best_epoch: with early stopping, the epoch (counted from 1) whose weights the net
+        was given back, the one of the highest validation accuracy, ``val_acc[best_epoch - 1]``;
+        0 without early stopping.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -93,6 +97,8 @@ class History:
     train_acc: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
     iterations_per_epoch: int = 0
+    val_acc: list[float] = field(default_factory=list)
+    best_epoch: int = 0
 
 
 def _optimizer_for(
@@ -115,6 +121,30 @@ def _optimizer_for(
     return optimizer, optimizer.lr
 
 
+def _check_validation_set(
+    x: np.ndarray, x_val: np.ndarray | None, t_val: np.ndarray | None, early_stopping: int | None
+) -> None:
+    """Both halves of the validation set or neither, rows as wide as x's, a patience >= 1."""
+    if (x_val is None) != (t_val is None):
+        raise ValueError("pass both x_val and t_val, or neither")
+    if x_val is not None:
+        check_same_batch(x_val, t_val, "x_val", "t_val")
+        if np.shape(x_val)[1:] != np.shape(x)[1:]:
+            raise ValueError(
+                f"x_val has shape {np.shape(x_val)} but x has shape {np.shape(x)}: "
+                f"validation rows must have the width of training rows, {np.shape(x)[1:]}"
+            )
+    if early_stopping is not None:
+        if x_val is None:
+            raise ValueError("early_stopping watches a validation set: pass x_val and t_val too")
+        if isinstance(early_stopping, bool) or not isinstance(early_stopping, (int, np.integer)):
+            raise ValueError(f"early_stopping is a patience in epochs, got {early_stopping!r}")
+        if early_stopping < 1:
+            raise ValueError(
+                f"early_stopping (patience) must be at least 1 epoch, got {early_stopping}"
+            )
+
+
 def train(
     net,
     x: np.ndarray,
@@ -132,6 +162,9 @@ def train(
     sign: int = -1,
     eval_train: bool = True,
     progress: bool | None = None,
+    x_val: np.ndarray | None = None,
+    t_val: np.ndarray | None = None,
+    early_stopping: int | None = None,
 ) -> History:
     """Train ``net`` by mini-batch gradient descent and return its History.
 
@@ -147,6 +180,10 @@ def train(
     sign: −1 descends; +1 ascends (the sign-flip experiment).
     eval_train: record the accuracy on the whole training set after every epoch.
     progress: draw a progress bar (None: unless NNLIB_PROGRESS=0).
+    x_val, t_val: a validation set, evaluated after every epoch (``History.val_acc``).
+    early_stopping: a patience in epochs (needs x_val): stop when the validation accuracy
+        has not beaten its best for that many epochs, and give the net back the weights of
+        its best epoch (``History.best_epoch``). None trains every epoch and keeps the last weights.
 
     Raises ``DivergenceError`` as soon as the loss is NaN or infinite.
     """
@@ -159,17 +196,19 @@ def train(
         check_same_batch(x_test, t_test, "x_test", "t_test")
     if epochs < 0 or batch_size < 1:
         raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
+    _check_validation_set(x, x_val, t_val, early_stopping)
     _check_sign(sign)
     optimizer, lr = _optimizer_for(optimizer, lr, momentum, sign)
     schedule = schedule or constant()
     rng = np.random.default_rng(seed)
     history = History(iterations_per_epoch=-(-len(x) // batch_size))
+    best_acc, best_params = -np.inf, None
     k = 0
     bar = progress_bar(
         total=epochs * history.iterations_per_epoch, desc="training", enabled=progress
     )
     with bar:
-        for _ in range(epochs):
+        for epoch in range(1, epochs + 1):
             for xb, tb in iterate_minibatches(x, t, batch_size, rng):
                 lr_k = schedule(lr, k)
                 # Overflow inside a diverging step is expected; the finite check below reports it.
@@ -188,5 +227,16 @@ def train(
                     history.train_acc.append(net.accuracy(x, t))
                 if x_test is not None:
                     history.test_acc.append(net.accuracy(x_test, t_test))
+                if x_val is not None:
+                    history.val_acc.append(net.accuracy(x_val, t_val))
             bar.set_postfix(loss=f"{history.loss[-1]:.4f}")
+            if early_stopping is not None:
+                if history.val_acc[-1] > best_acc:  # strictly: a tie keeps the earlier epoch
+                    best_acc, history.best_epoch = history.val_acc[-1], epoch
+                    best_params = {key: p.copy() for key, p in net.params.items()}
+                elif epoch - history.best_epoch >= early_stopping:
+                    break
+    if best_params is not None:
+        for key, p in best_params.items():
+            net.params[key][...] = p  # in place: whoever holds the arrays sees the best weights
     return history
