@@ -280,7 +280,8 @@ class MLP:
     ) -> dict[str, np.ndarray]:
         """∂E/∂θ by central differences, entry by entry: slow, but the reference for backprop.
 
-        Meaningful in float64 only: in float32 the differences drown in round-off.
+        Meaningful in float64 only: in float32 the differences drown in round-off. With
+        dropout, every pass draws new masks: reseed ``dropout_rng`` before each pass to compare.
         """
 
         def loss_of_params(_: np.ndarray) -> float:
