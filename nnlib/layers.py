@@ -140,3 +140,50 @@ ACTIVATION_LAYERS = {
     "tanh": (tanh_forward, tanh_backward),
     "identity": (identity_forward, identity_backward),
 }
+
+
+# ----------------------------------------------------------------------------- dropout
+# Inverted dropout (Srivastava et al., 2014): while training, each unit is kept with
+# probability 1 − p and the survivors are scaled by 1/(1 − p), so that E[out] = x and
+# the network needs no change at test time, where dropout is the identity.
+
+
+def _check_dropout_p(p: float) -> float:
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)):
+        raise ValueError(f"dropout probability p must be a number in [0, 1), got {p!r}")
+    if not 0.0 <= p < 1.0:
+        raise ValueError(
+            f"dropout probability p must be in [0, 1), got {p}: p is the fraction of units "
+            "dropped, and p = 1 would drop them all"
+        )
+    return float(p)
+
+
+def dropout_forward(
+    x: np.ndarray, p: float, rng: np.random.Generator, train: bool
+) -> tuple[np.ndarray, Cache]:
+    """Inverted dropout: out = x ⊙ m / (1 − p), m_i ~ Bernoulli(1 − p), while training.
+
+    x: any shape; p in [0, 1): the probability of dropping a unit; rng: draws the mask
+    (``np.random.default_rng``: the same seed gives the same mask).
+    train: True applies the mask; False (evaluation) returns x itself, the identity.
+    The scaling keeps every unit's expectation: E[out_i] = (1 − p) · x_i / (1 − p) = x_i.
+    Returns out (shape of x) and the cache: the scaled mask m / (1 − p), or None for the identity.
+    """
+    p = _check_dropout_p(p)
+    if not train or p == 0.0:
+        return x, (None, np.shape(x))
+    x = np.asarray(x)
+    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(np.float64)
+    scaled_mask = (rng.random(x.shape) >= p).astype(dtype) / dtype.type(1.0 - p)
+    return x * scaled_mask, (scaled_mask, x.shape)
+
+
+def dropout_backward(dout: np.ndarray, cache: Cache) -> np.ndarray:
+    """dx = dout ⊙ m / (1 − p): a dropped unit passes no gradient, a kept one passes it scaled.
+
+    The mask is a constant of the forward pass, so out = x ⊙ mask is linear in x.
+    """
+    scaled_mask, shape = cache
+    _check_dout(dout, shape, "dropout")
+    return dout if scaled_mask is None else dout * scaled_mask

@@ -68,6 +68,19 @@ def init_weight_std(weight_init: str | float, fan_in: int, activation: str) -> f
     raise ValueError(f"weight_init must be 'he', 'xavier', 'auto' or a number, got {weight_init!r}")
 
 
+def _dropout_rates(dropout: float | Sequence[float], n_hidden: int) -> list[float]:
+    """One dropout probability per hidden layer, each checked to be in [0, 1)."""
+    rates = [dropout] * n_hidden if np.ndim(dropout) == 0 else list(dropout)
+    if len(rates) != n_hidden:
+        raise ValueError(
+            f"dropout needs one probability per hidden layer ({n_hidden}), "
+            f"got {len(rates)}: {rates}"
+        )
+    for p in rates:
+        layers._check_dropout_p(p)
+    return [float(p) for p in rates]
+
+
 class MLP:
     """A multilayer perceptron of any depth, trained by backprop.
 
@@ -78,9 +91,13 @@ class MLP:
         identity, and softmax (output only, with cross-entropy).
     loss: ``"cross_entropy"`` (softmax output; labels one-hot or indices),
         ``"sum_squared_error"`` (½Σ, summed over the batch) or ``"mean_squared_error"``.
-    weight_decay: λ of the ridge term λ/(2n)·Σ_l ΣW_l², n being the batch size
+    weight_decay: λ ≥ 0 of the ridge term λ/(2n)·Σ_l ΣW_l², n being the batch size
         for the summed loss and 1 for the averaged ones (biases are not penalised).
-    seed: seeds ``np.random.default_rng``; the same seed gives the same weights.
+    dropout: p in [0, 1), the probability of dropping a hidden unit while training
+        (inverted dropout after each hidden activation, ``layers.dropout_forward``);
+        one number for every hidden layer or one per hidden layer; 0 for none.
+    seed: seeds ``np.random.default_rng``; the same seed gives the same weights and
+        the same dropout masks (drawn from the net's own generator, ``dropout_rng``).
     dtype: float64 for gradient checks, float32 for speed on MNIST.
     """
 
@@ -92,6 +109,7 @@ class MLP:
         loss: str = "cross_entropy",
         weight_init: str | float = "auto",
         weight_decay: float = 0.0,
+        dropout: float | Sequence[float] = 0.0,
         seed: int = 0,
         dtype: type = np.float64,
     ) -> None:
@@ -127,7 +145,12 @@ class MLP:
         self.layer_sizes = [int(n) for n in layer_sizes]
         self.activations = activations
         self.loss_name = loss
+        if not weight_decay >= 0:  # also refuses NaN
+            raise ValueError(f"weight_decay (λ) must be >= 0, got {weight_decay}")
         self.weight_decay = float(weight_decay)
+        self.dropout = _dropout_rates(dropout, n_layers - 1)
+        # A stream of its own, so that dropout does not change the initial weights.
+        self.dropout_rng = np.random.default_rng([seed, 1])
         self.dtype = np.dtype(dtype)
         rng = np.random.default_rng(seed)
         self.params: dict[str, np.ndarray] = {}
@@ -172,6 +195,11 @@ class MLP:
                 forward_act, backward_act = layers.ACTIVATION_LAYERS[self.activations[l - 1]]
                 a, cache = forward_act(z)
                 tape.append((backward_act, cache, ()))
+                if train and self.dropout[l - 1]:
+                    a, cache = layers.dropout_forward(
+                        a, self.dropout[l - 1], self.dropout_rng, True
+                    )
+                    tape.append((layers.dropout_backward, cache, ()))
         return z, tape
 
     @staticmethod
@@ -256,7 +284,8 @@ class MLP:
     ) -> dict[str, np.ndarray]:
         """∂E/∂θ by central differences, entry by entry: slow, but the reference for backprop.
 
-        Meaningful in float64 only: in float32 the differences drown in round-off.
+        Meaningful in float64 only: in float32 the differences drown in round-off. With
+        dropout, every pass draws new masks: reseed ``dropout_rng`` before each pass to compare.
         """
 
         def loss_of_params(_: np.ndarray) -> float:
@@ -300,6 +329,7 @@ class TwoLayerNet(MLP):
         weight_init: str | float = 0.01,
         *,
         weight_decay: float = 0.0,
+        dropout: float = 0.0,
         seed: int = 0,
         dtype: type = np.float64,
     ) -> None:
@@ -311,6 +341,7 @@ class TwoLayerNet(MLP):
             loss="cross_entropy",
             weight_init=weight_init,
             weight_decay=weight_decay,
+            dropout=dropout,
             seed=seed,
             dtype=dtype,
         )

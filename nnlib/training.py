@@ -91,6 +91,10 @@ class History:
 
     loss, lr: one entry per iteration (mini-batch loss, learning rate used).
     train_acc, test_acc: one entry per epoch (test_acc empty without a test set).
+    val_acc: one entry per epoch (empty without a validation set).
+    best_epoch: with early stopping, the epoch (counted from 1) whose weights the net
+        was given back, the one of the highest validation accuracy, ``val_acc[best_epoch - 1]``;
+        0 without early stopping.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -98,6 +102,8 @@ class History:
     train_acc: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
     iterations_per_epoch: int = 0
+    val_acc: list[float] = field(default_factory=list)
+    best_epoch: int = 0
 
 
 def _optimizer_for(
@@ -129,34 +135,52 @@ def _check_train_args(
     t: np.ndarray,
     x_test: np.ndarray | None,
     t_test: np.ndarray | None,
+    x_val: np.ndarray | None,
+    t_val: np.ndarray | None,
     epochs: int,
     batch_size: int,
     sign: int,
+    early_stopping: int | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Refuse bad settings before the first step, with a ValueError naming the argument.
 
     (The learning rate and momentum are checked by the update rule that uses them.)
 
-    Returns x (floating-point), t, x_test and t_test as arrays.
+    Returns x as a floating-point array, t as an array, and x_test, t_test as given.
     """
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if not _is_count(value) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     _check_sign(sign)
-    if (x_test is None) != (t_test is None):
-        raise ValueError("pass both x_test and t_test, or neither")
     x, t = as_float_array(x, "x"), np.asarray(t)
     sets = [("x", "t", x, t)]
-    if x_test is not None:
-        # not converted: accuracy converts it chunk by chunk (a float64 copy of MNIST is 63 MB)
-        x_test, t_test = np.asarray(x_test), np.asarray(t_test)
-        sets.append(("x_test", "t_test", x_test, t_test))
+    for x_name, t_name, xs, ts in (
+        ("x_test", "t_test", x_test, t_test),
+        ("x_val", "t_val", x_val, t_val),
+    ):
+        if (xs is None) != (ts is None):
+            raise ValueError(f"pass both {x_name} and {t_name}, or neither")
+        if xs is not None:
+            # not converted: accuracy converts it chunk by chunk (a float64 copy of MNIST is 63 MB)
+            sets.append((x_name, t_name, np.asarray(xs), np.asarray(ts)))
     for x_name, t_name, xs, ts in sets:
         check_same_batch(xs, ts, x_name, t_name)
+        if xs.shape[1:] != x.shape[1:]:
+            raise ValueError(
+                f"{x_name} has shape {xs.shape} but x has shape {x.shape}: "
+                f"its rows must have the width of training rows, {x.shape[1:]}"
+            )
         check_not_empty(xs, x_name)
         check_finite(xs, x_name)
         if ts.dtype.kind in "fc":  # one-hot or soft labels; integer labels cannot be NaN
             check_finite(ts, t_name)
+    if early_stopping is not None:
+        if x_val is None:
+            raise ValueError("early_stopping watches a validation set: pass x_val and t_val too")
+        if not _is_count(early_stopping) or early_stopping < 1:
+            raise ValueError(
+                f"early_stopping is a patience of at least 1 epoch, got {early_stopping!r}"
+            )
     return x, t, x_test, t_test
 
 
@@ -177,6 +201,9 @@ def train(
     sign: int = -1,
     eval_train: bool = True,
     progress: bool | None = None,
+    x_val: np.ndarray | None = None,
+    t_val: np.ndarray | None = None,
+    early_stopping: int | None = None,
 ) -> History:
     """Train ``net`` by mini-batch gradient descent and return its History.
 
@@ -192,20 +219,27 @@ def train(
     sign: −1 descends; +1 ascends (the sign-flip experiment).
     eval_train: record the accuracy on the whole training set after every epoch.
     progress: draw a progress bar (None: unless NNLIB_PROGRESS=0).
+    x_val, t_val: a validation set, evaluated after every epoch (``History.val_acc``).
+    early_stopping: a patience in epochs (needs x_val): stop when the validation accuracy
+        has not beaten its best for that many epochs, and give the net back the weights of
+        its best epoch (``History.best_epoch``). None trains every epoch and keeps the last weights.
 
     Raises ``DivergenceError`` as soon as the loss is NaN or infinite.
     """
-    x, t, x_test, t_test = _check_train_args(x, t, x_test, t_test, epochs, batch_size, sign)
+    x, t, x_test, t_test = _check_train_args(
+        x, t, x_test, t_test, x_val, t_val, epochs, batch_size, sign, early_stopping
+    )
     optimizer, lr = _optimizer_for(optimizer, lr, momentum, sign)
     schedule = schedule or constant()
     rng = np.random.default_rng(seed)
     history = History(iterations_per_epoch=-(-len(x) // batch_size))
+    best_acc, best_params = -np.inf, None
     k = 0
     bar = progress_bar(
         total=epochs * history.iterations_per_epoch, desc="training", enabled=progress
     )
     with bar:
-        for _ in range(epochs):
+        for epoch in range(1, epochs + 1):
             for xb, tb in iterate_minibatches(x, t, batch_size, rng):
                 lr_k = schedule(lr, k)
                 # Overflow inside a diverging step is expected; the finite check below reports it.
@@ -224,9 +258,20 @@ def train(
                     history.train_acc.append(net.accuracy(x, t))
                 if x_test is not None:
                     history.test_acc.append(net.accuracy(x_test, t_test))
+                if x_val is not None:
+                    history.val_acc.append(net.accuracy(x_val, t_val))
             bar.set_postfix(loss=f"{history.loss[-1]:.4f}")
+            if early_stopping is not None:
+                if history.val_acc[-1] > best_acc:  # strictly: a tie keeps the earlier epoch
+                    best_acc, history.best_epoch = history.val_acc[-1], epoch
+                    best_params = {key: p.copy() for key, p in net.params.items()}
+                elif epoch - history.best_epoch >= early_stopping:
+                    break
     # The loss is checked before each step, so the very last step is checked here.
     for key, p in net.params.items():
         if not np.all(np.isfinite(p)):
             raise DivergenceError(k - 1, lr_k, history.loss[-1], history, param=key)
+    if best_params is not None:
+        for key, p in best_params.items():
+            net.params[key][...] = p  # in place: whoever holds the arrays sees the best weights
     return history

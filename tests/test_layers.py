@@ -110,3 +110,69 @@ def test_layer_pairs_reproduce_the_mlp(activation):
     by_hand = {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2, "W3": dW3, "b3": db3}
     for key, g in by_hand.items():
         np.testing.assert_array_equal(grads[key], g)
+
+
+# ----------------------------------------------------------------------------- dropout
+
+
+def fixed_mask_dropout(p: float, seed: int = 5):
+    """dropout_forward in training mode, a fresh generator per call: the same mask every time."""
+    return lambda x: layers.dropout_forward(x, p, np.random.default_rng(seed), True)
+
+
+@pytest.mark.parametrize("p", [0.0, 0.2, 0.5, 0.9])
+@pytest.mark.parametrize("shape", [(4, 6), (1, 1), (2, 3, 4)])
+def test_dropout_gradient_with_a_fixed_mask(p, shape):
+    x = np.random.default_rng(6).standard_normal(shape)
+    check_layer(fixed_mask_dropout(p), [x], layers.dropout_backward)
+
+
+def test_dropout_drops_and_scales():
+    x = np.random.default_rng(7).standard_normal((50, 40)) + 3.0  # no zeros of its own
+    out, _ = fixed_mask_dropout(0.25)(x)
+    kept = out != 0
+    np.testing.assert_allclose(out[kept], x[kept] / 0.75)
+    assert 0.2 < 1 - kept.mean() < 0.3, "about a quarter of the units are dropped"
+
+
+def test_dropout_is_the_identity_in_evaluation_mode():
+    x = np.random.default_rng(8).standard_normal((5, 7))
+    gen = np.random.default_rng(0)
+    state = gen.bit_generator.state
+    out, cache = layers.dropout_forward(x, 0.5, gen, train=False)
+    assert out is x
+    assert gen.bit_generator.state == state, "evaluation mode draws no random numbers"
+    dout = np.ones_like(x)
+    assert layers.dropout_backward(dout, cache) is dout
+    out, _ = layers.dropout_forward(x, 0.0, gen, train=True)
+    assert out is x, "p = 0 drops nothing"
+
+
+def test_inverted_dropout_keeps_the_mean_activation():
+    """E[out] = x: over many units the training-mode mean matches the evaluation-mode mean."""
+    a = np.random.default_rng(9).random((2000, 100))  # activations, all positive like ReLU's
+    for p in (0.2, 0.5, 0.8):
+        train_out, _ = layers.dropout_forward(a, p, np.random.default_rng(10), True)
+        eval_out, _ = layers.dropout_forward(a, p, np.random.default_rng(10), False)
+        assert abs(train_out.mean() / eval_out.mean() - 1) < 0.01, f"p = {p}"
+        # without the 1/(1 - p) the mean would shrink by (1 - p)
+        assert abs((train_out * (1 - p)).mean() / eval_out.mean() - (1 - p)) < 0.01
+
+
+def test_dropout_keeps_float32():
+    x = np.ones((3, 4), dtype=np.float32)
+    out, cache = layers.dropout_forward(x, 0.5, np.random.default_rng(0), True)
+    assert out.dtype == np.float32
+    assert layers.dropout_backward(np.ones_like(x), cache).dtype == np.float32
+
+
+@pytest.mark.parametrize("p", [1.0, -0.1, 1.5, float("nan"), "0.5"])
+def test_dropout_rejects_a_bad_probability(p):
+    with pytest.raises(ValueError, match=r"p must be .*\[0, 1\)"):
+        layers.dropout_forward(np.ones(3), p, np.random.default_rng(0), True)
+
+
+def test_dropout_backward_rejects_a_dout_of_the_wrong_shape():
+    _, cache = layers.dropout_forward(np.ones((2, 3)), 0.5, np.random.default_rng(0), True)
+    with pytest.raises(ValueError, match=r"dropout_backward: dout has shape \(3, 2\)"):
+        layers.dropout_backward(np.ones((3, 2)), cache)

@@ -138,3 +138,83 @@ def test_accuracy_with_one_output_column_thresholds_at_one_half():
     assert net.accuracy(x, t) == expected
     assert net.accuracy(x, t[:, 0]) == expected
     assert net.accuracy(x, 1 - t) == 1 - expected
+
+
+def test_weight_decay_gradient_is_lambda_w():
+    """The ridge term adds exactly λW/n to each weight's gradient and nothing to the biases."""
+    gen = rng(11)
+    x, t = gen.standard_normal((6, 5)), gen.integers(0, 3, 6)
+    plain = MLP([5, 4, 3], "tanh", seed=2)
+    decayed = MLP([5, 4, 3], "tanh", seed=2, weight_decay=0.3)
+    g0, g1 = plain.gradient(x, t), decayed.gradient(x, t)
+    for key in ("W1", "W2"):
+        np.testing.assert_allclose(g1[key] - g0[key], 0.3 * decayed.params[key], atol=1e-15)
+    for key in ("b1", "b2"):
+        np.testing.assert_array_equal(g1[key], g0[key])
+    assert_backprop_matches(decayed, x, t)
+    # a summed loss divides by the batch size
+    summed = MLP([5, 4, 3], "tanh", loss="sum_squared_error", seed=2, weight_decay=0.3)
+    y = gen.random((6, 3))
+    ridge = (
+        summed.gradient(x, y)["W1"]
+        - MLP([5, 4, 3], "tanh", loss="sum_squared_error", seed=2).gradient(x, y)["W1"]
+    )
+    np.testing.assert_allclose(ridge, 0.3 / 6 * summed.params["W1"], atol=1e-15)
+
+
+@pytest.mark.parametrize("lam", [-0.1, float("nan")])
+def test_negative_weight_decay_is_refused(lam):
+    with pytest.raises(ValueError, match=r"weight_decay \(λ\) must be >= 0"):
+        MLP([3, 4, 2], weight_decay=lam)
+    with pytest.raises(ValueError, match="weight_decay"):
+        TwoLayerNet(3, 4, 2, weight_decay=lam)
+
+
+class FixedMaskMLP(MLP):
+    """An MLP whose dropout masks are the same at every forward pass (for the gradient check)."""
+
+    def forward(self, x, train=False):
+        self.dropout_rng = np.random.default_rng(42)
+        return super().forward(x, train)
+
+
+@pytest.mark.parametrize("dropout", [0.5, [0.3, 0.6], [0.0, 0.4]])
+def test_mlp_dropout_backprop_with_fixed_masks(dropout):
+    gen = rng(12)
+    net = FixedMaskMLP([4, 6, 5, 3], ["relu", "tanh", "softmax"], dropout=dropout, seed=1)
+    x, t = gen.standard_normal((5, 4)) + 0.5, gen.integers(0, 3, 5)
+    assert_backprop_matches(net, x, t)
+    # and the mask really changes the loss: training mode differs from evaluation mode
+    assert net.loss(x, t, train=True) != net.loss(x, t, train=False)
+
+
+def test_mlp_dropout_only_while_training_and_reproducible():
+    gen = rng(13)
+    x, t = gen.standard_normal((8, 4)), gen.integers(0, 3, 8)
+    plain = MLP([4, 10, 3], "relu", seed=3)
+    dropped = MLP([4, 10, 3], "relu", dropout=0.5, seed=3)
+    for key in plain.params:  # dropout draws from its own stream: same initial weights
+        np.testing.assert_array_equal(plain.params[key], dropped.params[key])
+    np.testing.assert_array_equal(plain.predict(x), dropped.predict(x))
+    assert plain.accuracy(x, t) == dropped.accuracy(x, t)
+    assert plain.loss(x, t, train=False) == dropped.loss(x, t, train=False)
+    twin = MLP([4, 10, 3], "relu", dropout=0.5, seed=3)
+    losses = [dropped.loss(x, t) for _ in range(3)]
+    assert losses == [twin.loss(x, t) for _ in range(3)], "same seed, same masks"
+    assert len(set(losses)) == 3, "a fresh mask at every training-mode pass"
+    n_steps = len(dropped.forward(x, train=True)[1])
+    assert n_steps == len(plain.forward(x, train=True)[1]) + 1, "one dropout layer on the tape"
+
+
+@pytest.mark.parametrize(
+    ("dropout", "message"),
+    [
+        (1.0, r"p must be in \[0, 1\), got 1.0"),
+        (-0.2, r"got -0.2"),
+        ([0.5], "one probability per hidden layer"),
+        ([0.5, 1.2], r"got 1.2"),
+    ],
+)
+def test_bad_dropout_is_refused(dropout, message):
+    with pytest.raises(ValueError, match=message):
+        MLP([3, 4, 4, 2], "relu", dropout=dropout)

@@ -164,3 +164,70 @@ def test_train_refuses_an_optimizer_with_lr_or_momentum():
         train(net, x, t, lr=0.1, optimizer=Adam(), epochs=1, batch_size=4)
     with pytest.raises(ValueError, match="lr="):
         train(net, x, t, epochs=1, batch_size=4)
+
+
+def _val_problem():
+    x, t = spirals(40, 3, noise=0.3, seed=2)
+    xv, tv = spirals(40, 3, noise=0.3, seed=3)
+    return x, t, xv, tv
+
+
+def test_validation_accuracy_is_recorded_every_epoch():
+    x, t, xv, tv = _val_problem()
+    net = MLP([2, 20, 3], "relu", seed=0)
+    h = train(net, x, t, lr=0.3, epochs=7, batch_size=20, x_val=xv, t_val=tv, progress=False)
+    assert len(h.val_acc) == 7 and h.best_epoch == 0
+    assert h.val_acc[-1] == net.accuracy(xv, tv)
+    assert train(MLP([2, 3, 3]), x, t, lr=0.1, epochs=2, batch_size=20).val_acc == []
+
+
+def test_early_stopping_restores_exactly_the_best_epochs_weights():
+    x, t, xv, tv = _val_problem()
+    options = dict(lr=1.0, momentum=0.9, batch_size=10, seed=4, progress=False)
+    net = MLP([2, 60, 60, 3], "relu", seed=1)
+    h = train(net, x, t, epochs=60, x_val=xv, t_val=tv, early_stopping=5, **options)
+    best = h.best_epoch
+    assert h.val_acc[best - 1] == max(h.val_acc), "the best epoch has the highest accuracy"
+    assert h.val_acc.index(max(h.val_acc)) == best - 1, "ties go to the earliest epoch"
+    assert len(h.val_acc) == best + 5 < 60, "stopped after 5 epochs without progress"
+    assert len(h.loss) == len(h.val_acc) * h.iterations_per_epoch
+    # the same run, stopped by hand after the best epoch, has the very same weights
+    rerun = MLP([2, 60, 60, 3], "relu", seed=1)
+    train(rerun, x, t, epochs=best, **options)
+    for key in net.params:
+        np.testing.assert_array_equal(net.params[key], rerun.params[key])
+    assert net.accuracy(xv, tv) == max(h.val_acc)
+
+
+def test_early_stopping_keeps_the_arrays_and_handles_a_last_best_epoch():
+    x, t, xv, tv = _val_problem()
+    net = MLP([2, 20, 3], "relu", seed=0)
+    arrays = dict(net.params)
+    h = train(net, x, t, lr=0.05, epochs=3, batch_size=40, x_val=xv, t_val=tv, early_stopping=10)
+    assert all(net.params[key] is arrays[key] for key in arrays), "restored in place"
+    assert 1 <= h.best_epoch <= 3 == len(h.val_acc)
+    assert net.accuracy(xv, tv) == h.val_acc[h.best_epoch - 1]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"x_val": np.zeros((3, 2))}, "both x_val and t_val"),
+        (
+            {"x_val": np.zeros((3, 5)), "t_val": np.zeros(3, int)},
+            r"x_val has shape \(3, 5\).*\(4, 2\)",
+        ),
+        (
+            {"x_val": np.zeros((3, 2)), "t_val": np.zeros(2, int)},
+            "x_val has 3 rows but t_val has 2",
+        ),
+        ({"early_stopping": 3}, "pass x_val and t_val"),
+        ({"x_val": np.zeros((3, 2)), "t_val": np.zeros(3, int), "early_stopping": 0}, "at least 1"),
+        ({"x_val": np.zeros((3, 2)), "t_val": np.zeros(3, int), "early_stopping": 2.5}, "patience"),
+    ],
+)
+def test_bad_validation_input(kwargs, message):
+    net = TwoLayerNet(2, 3, 2)
+    options = {"lr": 0.1, "epochs": 1, "batch_size": 2, "progress": False, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        train(net, np.zeros((4, 2)), np.zeros(4, dtype=int), **options)
