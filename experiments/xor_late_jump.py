@@ -123,7 +123,7 @@ def search(seeds: int, lrs: list[float], iters: int) -> dict:
                 f"{init:8s} lr {lr:<5g}: {n_converged:2d}/{seeds} runs reach a loss below "
                 f"{CONVERGED:g}; largest climb after that {converged_climb:.3f}; climbs > "
                 f"{BIG_CLIMB:g} start no lower than {big_start:.1f}; largest late rise {late:.3f} "
-                f"({late_converged:.3f} in runs that converged)",
+                f"({late_converged:.3f} in runs that fell below {CONVERGED:g} at some point)",
                 flush=True,
             )
             worst_converged = max(worst_converged, converged_climb)
@@ -133,8 +133,9 @@ def search(seeds: int, lrs: list[float], iters: int) -> dict:
     print(
         f"all {2 * len(lrs) * seeds} runs: the largest climb after converging is "
         f"{worst_converged:.3f}; every climb larger than {BIG_CLIMB:g} starts from a loss of "
-        f"{lowest_big_start:.1f} or more; the largest late rise of a run that converged is "
-        f"{worst_late_converged:.3f}"
+        f"{lowest_big_start:.1f} or more (late_rise, which cannot tell thrashing from a jump, "
+        f"reaches {worst_late:.3f}; {worst_late_converged:.3f} in runs that fell below "
+        f"{CONVERGED:g} at some point)"
     )
     return {
         "rows": rows,
