@@ -15,6 +15,10 @@ import numpy as np
 # Okabe & Ito's palette: distinguishable with every common colour-vision deficiency.
 COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
+# Gradient arrows: dark grey, so that they stand out on a projector and never share a colour
+# with the descent paths drawn over them (those take COLORS in turn).
+ARROW_COLOR = "#404040"
+
 STYLE = {
     "figure.figsize": (7.0, 4.5),
     "figure.dpi": 80,
@@ -168,7 +172,7 @@ def plot_contour(
     """Contour lines of f(x0, x1), optional gradient arrows, and descent paths drawn over them.
 
     f: vectorised, takes two grids and returns one. paths: label -> (steps, 2)
-    points. gradient: (x0, x1) grids -> (∂f/∂x0, ∂f/∂x1) grids, drawn as arrows: dark,
+    points. gradient: (x0, x1) grids -> (∂f/∂x0, ∂f/∂x1) grids, drawn as arrows: dark grey,
     opaque and thick enough to read on a projector. arrow_scale: matplotlib's quiver
     ``scale`` (gradient units per plot width; larger draws shorter arrows); None lets
     matplotlib choose from the arrows' mean length.
@@ -180,7 +184,7 @@ def plot_contour(
         a0, a1 = np.meshgrid(np.linspace(*xlim, 15), np.linspace(*ylim, 15))
         d0, d1 = gradient(a0, a1)
         ax.quiver(
-            a0, a1, d0, d1, color=COLORS[0], angles="xy", scale=arrow_scale, width=0.006, zorder=2
+            a0, a1, d0, d1, color=ARROW_COLOR, angles="xy", scale=arrow_scale, width=0.006, zorder=2
         )
     for label, path in (paths or {}).items():
         path = np.asarray(path)

@@ -69,7 +69,7 @@ def test_gradient_arrows_are_bold():
     quiver = ax.collections[-1]
     assert quiver.get_alpha() is None  # opaque, not the faint 0.8 of before
     assert quiver.width >= 0.005
-    assert np.allclose(quiver.get_facecolor()[0][:3], matplotlib.colors.to_rgb(P.COLORS[0]))
+    assert np.allclose(quiver.get_facecolor()[0][:3], matplotlib.colors.to_rgb(P.ARROW_COLOR))
     ax = P.plot_contour(lambda a, b: a**2 + b**2, gradient=lambda a, b: (a, b), arrow_scale=50)
     assert ax.collections[-1].scale == 50
 
