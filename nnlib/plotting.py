@@ -15,6 +15,10 @@ import numpy as np
 # Okabe & Ito's palette: distinguishable with every common colour-vision deficiency.
 COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
+# Gradient arrows: dark grey, so that they stand out on a projector and never share a colour
+# with the descent paths drawn over them (those take COLORS in turn).
+ARROW_COLOR = "#404040"
+
 STYLE = {
     "figure.figsize": (7.0, 4.5),
     "figure.dpi": 80,
@@ -92,11 +96,15 @@ def plot_decision_boundary(
     ax: plt.Axes | None = None,
     resolution: int = 200,
     padding: float = 0.5,
+    class_names: Sequence[str] | None = None,
+    legend: bool = True,
 ) -> plt.Axes:
     """Colour the plane by predicted class and scatter the points (x: (N, 2)) by true class.
 
     predict maps (M, 2) points to (M, C) scores (class = argmax) or to (M,) or
     (M, 1) probabilities of class 1 (class = p > 0.5). t: class indices or one-hot.
+    The legend names each class's colour (``class_names``, default "class 0", "class 1", ...):
+    the same colour marks a point's true class and the region the network assigns to it.
     """
     ax = _axes(ax)
     x = np.asarray(x)
@@ -133,6 +141,21 @@ def plot_decision_boundary(
         linewidths=0.4,
     )
     ax.set(xlabel="$x_0$", ylabel="$x_1$")
+    if legend:
+        names = (
+            list(class_names)
+            if class_names is not None
+            else [f"class {c}" for c in range(n_classes)]
+        )
+        if len(names) < n_classes:
+            raise ValueError(f"class_names has {len(names)} names for {n_classes} classes")
+        handles = [
+            mpl.lines.Line2D(
+                [], [], marker="o", ls="", color=COLORS[c], markeredgecolor="k", label=names[c]
+            )
+            for c in range(n_classes)
+        ]
+        ax.legend(handles=handles, loc="upper right", framealpha=0.9, fontsize=10)
     return ax
 
 
@@ -144,11 +167,15 @@ def plot_contour(
     gradient: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
     ax: plt.Axes | None = None,
     levels: int = 20,
+    arrow_scale: float | None = None,
 ) -> plt.Axes:
     """Contour lines of f(x0, x1), optional gradient arrows, and descent paths drawn over them.
 
     f: vectorised, takes two grids and returns one. paths: label -> (steps, 2)
-    points. gradient: (x0, x1) grids -> (∂f/∂x0, ∂f/∂x1) grids, drawn as arrows.
+    points. gradient: (x0, x1) grids -> (∂f/∂x0, ∂f/∂x1) grids, drawn as arrows: dark grey,
+    opaque and thick enough to read on a projector. arrow_scale: matplotlib's quiver
+    ``scale`` (gradient units per plot width; larger draws shorter arrows); None lets
+    matplotlib choose from the arrows' mean length.
     """
     ax = _axes(ax, figsize=(6.5, 6))
     g0, g1 = np.meshgrid(np.linspace(*xlim, 200), np.linspace(*ylim, 200))
@@ -156,7 +183,9 @@ def plot_contour(
     if gradient is not None:
         a0, a1 = np.meshgrid(np.linspace(*xlim, 15), np.linspace(*ylim, 15))
         d0, d1 = gradient(a0, a1)
-        ax.quiver(a0, a1, d0, d1, color=COLORS[5], angles="xy", alpha=0.8)
+        ax.quiver(
+            a0, a1, d0, d1, color=ARROW_COLOR, angles="xy", scale=arrow_scale, width=0.006, zorder=2
+        )
     for label, path in (paths or {}).items():
         path = np.asarray(path)
         ax.plot(path[:, 0], path[:, 1], "o-", markersize=3, label=label)
@@ -173,31 +202,43 @@ def plot_image_grid(
     shape: tuple[int, int] = (28, 28),
     cmap: str = "gray_r",
     symmetric: bool = False,
+    colorbar: bool | None = None,
 ) -> plt.Figure:
     """Images (n, H·W) or (n, H, W) in a grid, each with an optional title.
 
-    symmetric: colour scale centred on 0 (for weights: red positive, blue negative).
+    All images share one colour scale, so that the same shade means the same value in every
+    panel (each panel scaled on its own would make a faint image look as strong as a bold one).
+    symmetric: the scale is centred on 0 (for weights: red positive, blue negative).
+    colorbar: draw the shared scale's colour bar (default: only when symmetric).
     """
     images = np.asarray(images).reshape(-1, *shape)
     nrows = -(-len(images) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(1.2 * ncols, 1.35 * nrows), squeeze=False)
+    if symmetric:
+        vmax = float(np.abs(images).max()) if images.size else 0.0
+        vmin, vmax, cmap = -(vmax or 1.0), vmax or 1.0, "RdBu_r"
+    else:
+        vmin, vmax = (float(images.min()), float(images.max())) if images.size else (0.0, 1.0)
+    shown = None
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= len(images):
             continue
-        if symmetric:
-            vmax = float(np.abs(images[i]).max()) or 1.0
-            ax.imshow(images[i], cmap="RdBu_r", vmin=-vmax, vmax=vmax)
-        else:
-            ax.imshow(images[i], cmap=cmap)
+        shown = ax.imshow(images[i], cmap=cmap, vmin=vmin, vmax=vmax)
         if titles is not None:
             ax.set_title(titles[i], fontsize=10)
     fig.tight_layout()
+    if (symmetric if colorbar is None else colorbar) and shown is not None:
+        fig.colorbar(shown, ax=axes.ravel().tolist(), shrink=0.8, pad=0.02)
     return fig
 
 
 def plot_weights(W1: np.ndarray, n: int = 20, shape: tuple[int, int] = (28, 28)) -> plt.Figure:
-    """The first ``n`` hidden units' input weights, W1 (H·W, hidden), each as an image."""
+    """The first ``n`` hidden units' input weights, W1 (H·W, hidden), each as an image.
+
+    One colour scale, centred on 0, for all of them (with its colour bar): a unit whose
+    weights stay small looks pale next to one that learned a strong pattern.
+    """
     return plot_image_grid(np.asarray(W1)[:, :n].T, ncols=10, shape=shape, symmetric=True)
 
 
