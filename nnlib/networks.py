@@ -1,5 +1,8 @@
 """Fully connected networks: ``MLP`` for any depth and ``TwoLayerNet``, its two-layer case.
 
+At the end of the file, ``ConvNet``: the convolutional network of lesson 10, built
+from the same layer pairs and backpropagated by the same tape (``MLP.backward``).
+
 Conventions (the same as in the notebooks):
 
 * a batch is a matrix with one sample per *row*: x is (N, D);
