@@ -63,6 +63,24 @@ def test_conv_forward_is_the_nested_loop_definition(x_shape, w_shape, stride, pa
     np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_conv_forward_on_random_shapes(seed):
+    # Shapes drawn at random (seeded), sized so that strides 1 and 2 both tile.
+    gen = np.random.default_rng(100 + seed)
+    N, C, F = (int(v) for v in gen.integers(1, 4, size=3))
+    KH, KW = (int(v) for v in gen.integers(1, 5, size=2))
+    for stride in (1, 2):
+        for pad in (0, 1):
+            # H + 2·pad − KH = 2k + 2·pad is even: both strides tile.
+            H, W = KH + 2 * int(gen.integers(0, 4)), KW + 2 * int(gen.integers(0, 4))
+            x = gen.standard_normal((N, C, H, W))
+            Wt, b = gen.standard_normal((F, C, KH, KW)), gen.standard_normal(F)
+            out, _ = layers.conv_forward(x, Wt, b, stride=stride, pad=pad)
+            np.testing.assert_allclose(
+                out, conv_loops(x, Wt, b, stride, pad), rtol=1e-12, atol=1e-12
+            )
+
+
 @pytest.mark.parametrize("pad", [0, 1])
 @pytest.mark.parametrize("stride", [1, 2])
 def test_col2im_is_the_adjoint_of_im2col(stride, pad):
