@@ -94,6 +94,40 @@ def rounded(value: float | None, digits: int = 4) -> float | None:
     return float(f"{value:.{digits}g}")
 
 
+def torch_train(
+    torch: Any,
+    model: Any,
+    optimizer: Any,
+    x: Any,
+    t: Any,
+    orders: list[np.ndarray],
+    batch_size: int,
+) -> float:
+    """Seconds for the epochs of idiomatic PyTorch training, one per sample order in ``orders``.
+
+    x, t: torch tensors (the training set); each order is a permutation of its rows, walked
+    through in batches of ``batch_size``, as ``nnlib.train`` walks its own.
+    """
+    functional = torch.nn.functional
+    start = time.perf_counter()
+    for order in orders:
+        perm = torch.from_numpy(order)
+        for first in range(0, len(order), batch_size):
+            idx = perm[first : first + batch_size]
+            optimizer.zero_grad()
+            loss = functional.cross_entropy(model(x[idx]), t[idx])
+            loss.backward()
+            optimizer.step()
+    return time.perf_counter() - start
+
+
+def torch_accuracy(torch: Any, model: Any, x: np.ndarray, t: np.ndarray) -> float:
+    """Fraction of the rows of x (numpy) whose largest output of ``model`` is the label t."""
+    with torch.no_grad():
+        predicted = model(torch.from_numpy(x)).argmax(dim=1).numpy()
+    return float(np.mean(predicted == t))
+
+
 def print_result(result: dict[str, Any]) -> None:
     """Print the machine-readable last line: ``RESULT {...}``."""
     print("RESULT " + json.dumps(result, sort_keys=False), flush=True)

@@ -36,6 +36,8 @@ from _common import (
     peak_rss_mb,
     print_result,
     rounded,
+    torch_accuracy,
+    torch_train,
 )
 
 from nnlib.networks import TwoLayerNet
@@ -154,25 +156,14 @@ class TorchSide:
         self, activation: str, orders: list[np.ndarray], cfg: Config
     ) -> tuple[float, Any]:
         """Seconds for the epochs given by ``orders``, and the trained model."""
-        torch, functional = self.torch, self.torch.nn.functional
+        torch = self.torch
         model = self.make_model(activation, make_net(activation, cfg))
         optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr)
-        n, b = len(self.x), cfg.batch_size
-        start = time.perf_counter()
-        for order in orders:
-            perm = torch.from_numpy(order)
-            for first in range(0, n, b):
-                idx = perm[first : first + b]
-                optimizer.zero_grad()
-                loss = functional.cross_entropy(model(self.x[idx]), self.t[idx])
-                loss.backward()
-                optimizer.step()
-        return time.perf_counter() - start, model
+        seconds = torch_train(torch, model, optimizer, self.x, self.t, orders, cfg.batch_size)
+        return seconds, model
 
     def accuracy(self, model: Any, x: np.ndarray, t: np.ndarray) -> float:
-        with self.torch.no_grad():
-            predicted = model(self.torch.from_numpy(x)).argmax(dim=1).numpy()
-        return float(np.mean(predicted == t))
+        return torch_accuracy(self.torch, model, x, t)
 
     def weights_rel_diff(self, model: Any, net: TwoLayerNet) -> float:
         """‖W_torch − W_nnlib‖ / ‖W_nnlib‖ over both weight matrices, after training."""

@@ -5,8 +5,9 @@ Modules, in the order the course meets them:
 * ``activations``: sigmoid, relu, tanh, identity, softmax, log_softmax and derivatives
 * ``losses``: squared errors, cross-entropy, softmax cross-entropy, the L2 penalty
 * ``gradients``: numerical derivatives, gradient descent, gradient checking
-* ``layers``: forward/backward pairs (affine, sigmoid, relu, tanh, dropout) with a cache
-* ``networks``: ``TwoLayerNet`` and ``MLP``, stacks of layers trained by backprop
+* ``layers``: forward/backward pairs (affine, sigmoid, relu, tanh, dropout, conv, max_pool)
+  with a cache
+* ``networks``: ``TwoLayerNet``, ``MLP`` and ``ConvNet``, stacks of layers trained by backprop
 * ``optimizers``: SGD, Momentum, AdaGrad, RMSProp, Adam: ``update(params, grads)``
 * ``autograd``: ``Value`` and ``Tensor``, a define-by-run engine: ``loss.backward()``
 * ``training``: mini-batches, schedules, ``train``

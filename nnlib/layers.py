@@ -187,3 +187,216 @@ def dropout_backward(dout: np.ndarray, cache: Cache) -> np.ndarray:
     scaled_mask, shape = cache
     _check_dout(dout, shape, "dropout")
     return dout if scaled_mask is None else dout * scaled_mask
+
+
+# ----------------------------------------------------------------------------- convolution
+# Images are (N, C, H, W), filters (F, C, KH, KW): the layout of the frameworks.
+# A convolution layer is, as in every framework, a cross-correlation: filter and
+# input window are multiplied entry by entry and summed, without flipping the filter.
+
+
+def conv_output_size(size: int, kernel: int, stride: int = 1, pad: int = 0) -> int:
+    """(size + 2·pad − kernel) / stride + 1: how many positions a kernel takes along one axis.
+
+    Raises a ValueError when the kernel is larger than the padded input or when the
+    stride does not tile it (the last window would hang over the edge).
+    """
+    if kernel < 1 or stride < 1 or pad < 0:
+        raise ValueError(f"need kernel >= 1, stride >= 1, pad >= 0; got {kernel}, {stride}, {pad}")
+    padded = size + 2 * pad
+    if kernel > padded:
+        raise ValueError(f"a kernel of {kernel} is larger than the padded input of {padded}")
+    if (padded - kernel) % stride:
+        raise ValueError(
+            f"stride {stride} does not tile a padded input of {padded} with a kernel of "
+            f"{kernel}: ({padded} - {kernel}) is not a multiple of {stride}"
+        )
+    return (padded - kernel) // stride + 1
+
+
+def _conv_geometry(
+    x_shape: tuple[int, ...], kernel: tuple[int, int], stride: int, pad: int, name: str
+) -> tuple[int, int]:
+    """(OH, OW) of a kernel sliding over x (N, C, H, W), or a ValueError naming the shapes."""
+    if len(x_shape) != 4:
+        raise ValueError(f"{name}: x must be (N, C, H, W), got shape {x_shape}")
+    try:
+        return (
+            conv_output_size(x_shape[2], kernel[0], stride, pad),
+            conv_output_size(x_shape[3], kernel[1], stride, pad),
+        )
+    except ValueError as err:
+        raise ValueError(
+            f"{name}: x {x_shape} with a {kernel[0]}x{kernel[1]} kernel, stride {stride}, "
+            f"pad {pad}: {err}"
+        ) from None
+
+
+def im2col(x: np.ndarray, KH: int, KW: int, stride: int = 1, pad: int = 0) -> np.ndarray:
+    """Every KH×KW window of every image, as columns: cols (N, C·KH·KW, OH·OW).
+
+    x: (N, C, H, W). Column p of cols[n] is the window whose top-left corner is
+    output position p = i·OW + j, at (i·stride, j·stride) of the zero-padded image;
+    its rows run over (c, kh, kw) in that order, the order of W.reshape(F, -1)'s columns::
+
+                    p = 0    p = 1   …   p = OH·OW − 1      (output positions)
+        (0, 0, 0)   x[0,0,0] x[0,0,s]    …
+        (0, 0, 1)   x[0,0,1] x[0,0,s+1]  …
+           ⋮
+        (C−1, KH−1, KW−1)                 …   x[C−1, H'−1, W'−1]
+
+    so that a convolution is one matrix product per image, W.reshape(F, −1) @ cols[n],
+    and its output (F, OH·OW) is already in (F, OH, OW) order. Each pixel is copied
+    up to KH·KW times: that is the memory price of the single product.
+    """
+    OH, OW = _conv_geometry(np.shape(x), (KH, KW), stride, pad, "im2col")
+    N, C = x.shape[:2]
+    if pad:
+        x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    # A view (N, C, OH, OW, KH, KW) on x's own memory: no copy yet.
+    windows = np.lib.stride_tricks.sliding_window_view(x, (KH, KW), axis=(2, 3))
+    windows = windows[:, :, ::stride, ::stride]
+    # The one copy: runs of OW pixels stay contiguous, which numpy copies fast.
+    return windows.transpose(0, 1, 4, 5, 2, 3).reshape(N, C * KH * KW, OH * OW)
+
+
+def col2im(
+    cols: np.ndarray,
+    x_shape: tuple[int, int, int, int],
+    KH: int,
+    KW: int,
+    stride: int = 1,
+    pad: int = 0,
+) -> np.ndarray:
+    """The adjoint of im2col: add every column back onto the pixels it was copied from.
+
+    cols: (N, C·KH·KW, OH·OW), laid out as im2col returns them; x_shape: (N, C, H, W).
+    Returns dx (N, C, H, W). A pixel that sat in several windows receives the sum
+    of its copies' gradients. One slice addition per kernel offset (kh, kw), each
+    adding a whole (N, C, OH, OW) block: KH·KW numpy calls, no loop over pixels.
+    """
+    N, C, H, W = x_shape
+    OH, OW = _conv_geometry(tuple(x_shape), (KH, KW), stride, pad, "col2im")
+    if np.shape(cols) != (N, C * KH * KW, OH * OW):
+        raise ValueError(
+            f"col2im: cols has shape {np.shape(cols)}, expected {(N, C * KH * KW, OH * OW)} "
+            f"for x {tuple(x_shape)} and a {KH}x{KW} kernel"
+        )
+    cols = cols.reshape(N, C, KH, KW, OH, OW)
+    dx = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=cols.dtype)
+    for kh in range(KH):
+        for kw in range(KW):
+            dx[:, :, kh : kh + stride * OH : stride, kw : kw + stride * OW : stride] += cols[
+                :, :, kh, kw
+            ]
+    return dx[:, :, pad : pad + H, pad : pad + W] if pad else dx
+
+
+def conv_forward(
+    x: np.ndarray, W: np.ndarray, b: np.ndarray, stride: int = 1, pad: int = 0
+) -> tuple[np.ndarray, Cache]:
+    """out[n, f, i, j] = b[f] + Σ_{c,kh,kw} W[f, c, kh, kw] · xp[n, c, i·s + kh, j·s + kw].
+
+    xp is x zero-padded by ``pad`` on each side. x: (N, C, H, W); W: (F, C, KH, KW);
+    b: (F,). Returns out (N, F, OH, OW), OH = (H + 2·pad − KH)/stride + 1 (same for OW),
+    and the cache. Computed as im2col then one matrix product per image.
+    """
+    if np.ndim(W) != 4 or np.ndim(x) != 4 or np.shape(x)[1] != np.shape(W)[1]:
+        raise ValueError(
+            f"conv_forward: x {np.shape(x)} and W {np.shape(W)} do not fit: need x (N, C, H, W) "
+            f"and W (F, C, KH, KW) with the same number of channels C"
+        )
+    F, _, KH, KW = W.shape
+    if np.shape(b) != (F,):
+        raise ValueError(f"conv_forward: b has shape {np.shape(b)}, W {W.shape} needs ({F},)")
+    OH, OW = _conv_geometry(x.shape, (KH, KW), stride, pad, "conv_forward")
+    cols = im2col(x, KH, KW, stride, pad)
+    out = np.matmul(W.reshape(F, -1), cols)  # (F, CKK) @ (N, CKK, P): N products, (N, F, P)
+    out += b[:, None]
+    return out.reshape(len(x), F, OH, OW), (x.shape, cols, W, stride, pad)
+
+
+def conv_backward(
+    dout: np.ndarray, cache: Cache, *, need_dx: bool = True
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Gradients of conv_forward.
+
+    dout: ∂E/∂out (N, F, OH, OW). With W2 = W.reshape(F, −1) and cols = im2col(x):
+
+      db = Σ_{n,i,j} dout[n, :, i, j]              (F,)  the bias is added at every position
+      dW = Σ_n dout[n] @ cols[n]ᵀ, reshaped        (F, C, KH, KW)
+      dx = col2im(W2ᵀ @ dout[n] for every n)       (N, C, H, W)
+
+    the affine layer's three formulas, per image, plus col2im to return each
+    column's gradient to the pixels it was copied from. need_dx=False returns None
+    for dx (the first layer's input is the data).
+    """
+    x_shape, cols, W, stride, pad = cache
+    F, _, KH, KW = W.shape
+    OH, OW = _conv_geometry(x_shape, (KH, KW), stride, pad, "conv_backward")
+    _check_dout(dout, (x_shape[0], F, OH, OW), "conv")
+    dout = dout.reshape(x_shape[0], F, OH * OW)
+    db = dout.sum(axis=(0, 2))
+    # N products dout[n] @ cols[n]ᵀ (the transpose is a view BLAS reads as it is),
+    # then their sum: faster than one big product that would first copy both operands.
+    dW = np.matmul(dout, cols.transpose(0, 2, 1)).sum(axis=0).reshape(W.shape)
+    dx = None
+    if need_dx:
+        dcols = np.matmul(W.reshape(F, -1).T, dout)  # (N, C·KH·KW, P)
+        dx = col2im(dcols, x_shape, KH, KW, stride, pad)
+    return dx, dW, db
+
+
+# ----------------------------------------------------------------------------- max pooling
+
+
+def max_pool_forward(x: np.ndarray, size: int = 2, stride: int = 2) -> tuple[np.ndarray, Cache]:
+    """out[n, c, i, j] = max of x[n, c] over the size×size window at (i·stride, j·stride).
+
+    x: (N, C, H, W); returns out (N, C, OH, OW), OH = (H − size)/stride + 1, and the cache.
+    The cache keeps, per output, which of the size² window positions held the
+    maximum (uint8, numbered row by row within the window). On a tie the *first*
+    of them in that order wins (top row before bottom row, left before right), so
+    the gradient of a window whose maximum is repeated goes to its top-left copy,
+    deterministically.
+    """
+    OH, OW = _conv_geometry(np.shape(x), (size, size), stride, 0, "max_pool_forward")
+    # Entry k = (kh, kw) of every window at once is a strided view (N, C, OH, OW) of x:
+    # size² elementwise maxima over whole arrays, never a reduction over a tiny axis
+    # (numpy's reductions over an axis of 4 are ten times slower).
+    entries = [
+        x[:, :, kh : kh + stride * OH : stride, kw : kw + stride * OW : stride]
+        for kh in range(size)
+        for kw in range(size)
+    ]
+    out = entries[0].copy()
+    for entry in entries[1:]:
+        np.maximum(out, entry, out=out)
+    # arg = index of the first entry equal to the max, without a loop over windows:
+    # arg = m0·(1 + m1·(1 + m2·(…))), where m_k = 1 if entry k is *not* the max.
+    arg = np.zeros(out.shape, dtype=np.uint8)
+    for entry in reversed(entries[:-1]):
+        arg = (entry != out).view(np.uint8) * (arg + np.uint8(1))
+    return out, (x.shape, arg, size, stride)
+
+
+def max_pool_backward(dout: np.ndarray, cache: Cache) -> np.ndarray:
+    """dx: each output's gradient goes to the one input that was its maximum; 0 elsewhere.
+
+    dout: (N, C, OH, OW); returns dx (N, C, H, W). Where windows overlap (stride <
+    size) an input that is the maximum of several windows collects all their
+    gradients; where they do not cover the input (stride > size) dx is 0.
+    """
+    x_shape, arg, size, stride = cache
+    _check_dout(dout, arg.shape, "max_pool")
+    OH, OW = arg.shape[2:]
+    tiles = size == stride  # every input in exactly one window: write, do not add
+    dx = (np.empty if tiles else np.zeros)(x_shape, dtype=dout.dtype)
+    for k in range(size * size):
+        kh, kw = divmod(k, size)
+        target = dx[:, :, kh : kh + stride * OH : stride, kw : kw + stride * OW : stride]
+        if tiles:
+            np.multiply(dout, arg == k, out=target)
+        else:
+            target += dout * (arg == k)
+    return dx

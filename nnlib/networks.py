@@ -1,5 +1,8 @@
 """Fully connected networks: ``MLP`` for any depth and ``TwoLayerNet``, its two-layer case.
 
+At the end of the file, ``ConvNet``: the convolutional network of lesson 10, built
+from the same layer pairs and backpropagated by the same tape (``MLP.backward``).
+
 Conventions (the same as in the notebooks):
 
 * a batch is a matrix with one sample per *row*: x is (N, D);
@@ -345,3 +348,135 @@ class TwoLayerNet(MLP):
             seed=seed,
             dtype=dtype,
         )
+
+
+def _conv_backward_no_dx(dout: np.ndarray, cache: Any) -> tuple[None, np.ndarray, np.ndarray]:
+    return layers.conv_backward(dout, cache, need_dx=False)
+
+
+class ConvNet:
+    """A small convolutional network for images: the lesson-10 CNN.
+
+    For each ``(filters, size, pad)`` in ``convs``: a convolution (stride 1) with
+    ``filters`` kernels of size×size and zero padding ``pad``, a max-pool of
+    ``pool``×``pool`` (stride ``pool``), and ReLU. Then affine → ReLU (``hidden``
+    units) → affine (``n_classes``) → softmax with cross-entropy::
+
+        x (N, C, H, W) → [conv → max-pool → relu] × len(convs) → affine → relu → affine → softmax
+
+    Pooling comes *before* ReLU: the two commute (ReLU is monotone, so the max of
+    the ReLUs is the ReLU of the max), and ReLU then runs on pool² times fewer
+    numbers. The network is the same function as conv → relu → pool.
+
+    params: ``W1, b1, …`` in layer order, conv filters (F, C, KH, KW) and biases (F,)
+    first, then the two affine layers (D, M) and (M,). He initialisation (fan-in
+    C·KH·KW for a conv layer). dtype: float64 for gradient checks, float32 for speed.
+    Has the interface ``train`` needs: ``params``, ``loss_and_gradient``, ``accuracy``.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int] = (1, 28, 28),
+        convs: Sequence[tuple[int, int, int]] = ((16, 5, 0),),
+        hidden: int = 100,
+        n_classes: int = 10,
+        *,
+        pool: int = 2,
+        seed: int = 0,
+        dtype: type = np.float64,
+    ) -> None:
+        if len(input_shape) != 3:
+            raise ValueError(f"input_shape must be (C, H, W), got {tuple(input_shape)}")
+        self.input_shape = tuple(int(n) for n in input_shape)
+        self.convs = [tuple(int(v) for v in conv) for conv in convs]
+        self.pool = int(pool)
+        self.dtype = np.dtype(dtype)
+        rng = np.random.default_rng(seed)
+        self.params: dict[str, np.ndarray] = {}
+
+        def add(shape: tuple[int, ...], fan_in: int) -> None:
+            l = len(self.params) // 2 + 1
+            std = init_weight_std("he", fan_in, "relu")
+            self.params[f"W{l}"] = (std * rng.standard_normal(shape)).astype(self.dtype)
+            self.params[f"b{l}"] = np.zeros(shape[0] if len(shape) == 4 else shape[1], self.dtype)
+
+        C, H, W = self.input_shape
+        for F, size, pad in self.convs:
+            # Raises a ValueError naming the sizes when a layer does not fit its input.
+            H = layers.conv_output_size(layers.conv_output_size(H, size, 1, pad), pool, pool)
+            W = layers.conv_output_size(layers.conv_output_size(W, size, 1, pad), pool, pool)
+            add((F, C, size, size), C * size * size)
+            C = F
+        add((C * H * W, hidden), C * H * W)
+        add((hidden, n_classes), hidden)
+        self.feature_shape = (C, H, W)
+        """(C, H, W) of the last pooled feature maps, the input of the first affine layer."""
+
+    def _check_x(self, x: np.ndarray) -> np.ndarray:
+        x = as_float_array(x, "x")
+        if x.ndim == 2 and x.shape[1] == int(np.prod(self.input_shape)):
+            x = x.reshape(len(x), *self.input_shape)  # flattened images are accepted too
+        if x.shape[1:] != self.input_shape:
+            raise ValueError(
+                f"x must have shape (N, {', '.join(map(str, self.input_shape))}) "
+                f"for this network, got {x.shape}"
+            )
+        return x.astype(self.dtype, copy=False)
+
+    def forward(self, x: np.ndarray, train: bool = False) -> tuple[np.ndarray, list[Step]]:
+        """The logits (N, n_classes) and the tape for ``backward`` (as ``MLP.forward``).
+
+        x: (N, C, H, W), or (N, C·H·W) flattened. train: the mode flag of ``MLP.forward``;
+        no layer here behaves differently in the two modes.
+        """
+        a = self._check_x(x)
+        tape: list[Step] = []
+        for l, (_, _, pad) in enumerate(self.convs, start=1):
+            z, cache = layers.conv_forward(a, self.params[f"W{l}"], self.params[f"b{l}"], 1, pad)
+            backward = layers.conv_backward if l > 1 else _conv_backward_no_dx
+            tape.append((backward, cache, (f"W{l}", f"b{l}")))
+            p, cache = layers.max_pool_forward(z, self.pool, self.pool)
+            tape.append((layers.max_pool_backward, cache, ()))
+            a, cache = layers.relu_forward(p)
+            tape.append((layers.relu_backward, cache, ()))
+        l = len(self.convs) + 1
+        for last in (False, True):
+            z, cache = layers.affine_forward(a, self.params[f"W{l}"], self.params[f"b{l}"])
+            tape.append((layers.affine_backward, cache, (f"W{l}", f"b{l}")))
+            if not last:
+                a, cache = layers.relu_forward(z)
+                tape.append((layers.relu_backward, cache, ()))
+            l += 1
+        return z, tape
+
+    backward = staticmethod(MLP.backward)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, n_classes)."""
+        return softmax(self.forward(x)[0])
+
+    def loss(self, x: np.ndarray, t: np.ndarray, train: bool = True) -> float:
+        """The mean cross-entropy on (x, t); t: class indices (N,) or one-hot (N, n_classes)."""
+        return self.loss_and_gradient(x, t, need_gradient=False, train=train)[0]
+
+    def loss_and_gradient(
+        self, x: np.ndarray, t: np.ndarray, need_gradient: bool = True, train: bool = True
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        """The loss and its gradient for every parameter: one forward, one backward pass."""
+        check_same_batch(x, t)
+        z_out, tape = self.forward(x, train=train)
+        loss, dz_out = losses.softmax_cross_entropy(z_out, t)
+        return loss, (self.backward(dz_out, tape) if need_gradient else {})
+
+    def accuracy(self, x: np.ndarray, t: np.ndarray, batch_size: int = 1_000) -> float:
+        """Fraction of images whose largest logit is the true class, in chunks of batch_size.
+
+        The chunks bound the memory: the im2col copy of 10,000 images would be ~600 MB.
+        """
+        check_same_batch(x, t)
+        t = np.asarray(t)
+        correct = 0.0
+        for start in range(0, len(x), batch_size):
+            z_out, _ = self.forward(x[start : start + batch_size])
+            correct += accuracy(z_out, t[start : start + batch_size]) * len(z_out)
+        return correct / len(x)

@@ -98,6 +98,23 @@ def test_mnist_train() -> None:
 
 @pytest.mark.slow
 @needs_mnist
+def test_conv_train() -> None:
+    result = run_quick("conv_train.py")
+    for key in ("nnlib_s_per_epoch", "peak_rss_mb"):
+        assert is_positive(result[key]), (key, result[key])
+    assert set(result["split"]) == {"im2col_s", "gemm_s", "col2im_s", "rest_s"}
+    for key in ("im2col_s", "gemm_s", "col2im_s"):
+        assert is_positive(result["split"][key]), result["split"]
+    assert 0.0 <= result["test_accuracy"] <= 1.0
+    with_torch = result["torch_version"] is not None
+    assert (result["ratio_vs_torch"] is not None) == with_torch
+    if with_torch:
+        # Same network, initial weights and batches: the same accuracy, up to round-off.
+        assert abs(result["test_accuracy"] - result["torch_test_accuracy"]) < 0.01, result
+
+
+@pytest.mark.slow
+@needs_mnist
 def test_time_to_accuracy() -> None:
     result = run_quick("time_to_accuracy.py")
     for key in ("seconds_to_97", "seconds_to_98"):
