@@ -29,8 +29,9 @@ How to write prose that passes (rules for every lesson, present and future):
      also looked up divided by 100);
    - it is listed in an allow-list comment in the same Markdown cell, for a number that is a
      fact from outside the notebook (a constant of nature, a quoted source):
-     ``<!-- prose-numbers: 3.4e38, 60 minutes -->``. Use it sparingly: a *result* belongs in an
-     output, not in an allow-list.
+     ``<!-- prose-numbers: 11 MB (the size of the download), 3.4e38 -->`` (a remark in parentheses
+     says where the number comes from). Use it sparingly: a *result* belongs in an output, not in
+     an allow-list.
 
 3. **Rounding.** Write a number with no more digits than the output has. ``about 94.5%`` next to an
    output of ``94.55%`` passes (94.55 rounds to 94.5 or 94.6 depending on the last bit, and both
@@ -112,6 +113,7 @@ def prose_quotes(source: str, cell: int = 0) -> list[Quote]:
 def _allowed(source: str) -> set[str]:
     allowed = set()
     for block in _ALLOW.findall(source):
+        block = re.sub(r"\([^)]*\)", "", block)  # "(why)" remarks are for the reader
         for item in block.split(","):
             item = item.strip()
             if item:
