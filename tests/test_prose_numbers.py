@@ -6,7 +6,8 @@ notebook in ``notebooks/`` to it, so that prose and outputs cannot drift apart s
 How to write prose that passes (rules for every lesson, present and future):
 
 1. **What is checked.** In Markdown cells, outside LaTeX (``$...$``, ``$$...$$``), inline code
-   (`` `...` ``), code blocks, link targets and HTML comments, the guard reads *result-like* numbers:
+   (`` `...` ``), code blocks, link targets and HTML comments, the guard reads *result-like*
+   numbers:
 
    - percentages: ``94%``, ``94.6 %``, ``83.0%``;
    - decimals: ``2.303``, ``0.577`` (a number with a decimal point);
@@ -157,9 +158,7 @@ def _backed_by(quote: Quote, value: float) -> bool:
     """Does ``value`` round to the quote at the quote's precision?"""
     half_unit = 0.5 * 10.0 ** (quote.exponent - quote.decimals)
     candidates = [value, 100 * value] if quote.percent else [value]
-    return any(
-        abs(abs(c) - abs(quote.value)) <= half_unit * (1 + 1e-9) + 1e-12 for c in candidates
-    )
+    return any(abs(abs(c) - abs(quote.value)) <= half_unit * (1 + 1e-9) + 1e-12 for c in candidates)
 
 
 def _is_literal(quote: Quote, literals: list[float]) -> bool:

@@ -364,7 +364,10 @@ def test_course_site(tmp_path: Path, chromium: Chromium, capsys: pytest.CaptureF
 
 def test_math_to_text() -> None:
     """The course map cannot typeset LaTeX, so summaries show it as plain Unicode."""
-    assert build_site.math_to_text(r"the learning rate $\eta = 10^{-3}$") == "the learning rate η = 10⁻³"
+    assert (
+        build_site.math_to_text(r"the learning rate $\eta = 10^{-3}$")
+        == "the learning rate η = 10⁻³"
+    )
     assert build_site.math_to_text(r"$x_0^2 + x_1^2$ costs \$5") == r"x₀² + x₁² costs \$5"
 
 

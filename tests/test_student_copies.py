@@ -207,7 +207,7 @@ def _numbers(text: str) -> set[float]:
 
 
 def _statement(teacher: NotebookNode) -> str:
-    """The exercises as the student gets them: exercise cells and markdown that names an exercise."""
+    """The exercises as the student sees them: exercise cells, markdown that names an exercise."""
     return "\n".join(
         c.source
         for c in teacher.cells

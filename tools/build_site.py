@@ -7,7 +7,8 @@ The notebooks are rendered as committed (never re-executed) with nbconvert's ``l
 ``site/index.html`` lists the lessons in order, each with a thumbnail figure (the output of a cell
 tagged ``thumbnail``, else the notebook's first PNG output; saved as ``site/thumbs/NN.png``), its
 title (the first markdown heading) and one line (``metadata.course.summary``, else the first
-sentence after the heading), with inline math turned into plain text (``$\\eta$`` → η). Every page gets previous / course map / next links.
+sentence after the heading), with inline math turned into plain text (``$\\eta$`` → η).
+Every page gets previous / course map / next links.
 
 The pages work offline: images are embedded and nothing is loaded from a CDN (no require.js, no
 widget manager, no mermaid; widget outputs show a note, mermaid diagrams their source). Math is

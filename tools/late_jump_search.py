@@ -17,10 +17,12 @@ The loss that counts is the one on all 300 points, every 10 iterations (a mini-b
 jumps from batch to batch by construction). A run **learned, then blew up** when that loss, after
 it has fallen below a tenth of its start, later climbs above ten times its lowest value so far,
 or stops being a number. (Mini-batches give smaller spikes, a few times the lowest loss, from
-which the runs recover: the printout shows the largest.) The script prints, for each batch size, how many runs learned and the
-largest climb among them (as a multiple of the lowest loss before it), then the count of runs that
-blew up. It exits with status 1 when it finds one, so the notebook's "no run learned well and then
-blew up" is checked by running it.
+which the runs recover: the printout shows the largest.)
+
+The script prints, for each batch size, how many runs learned and the largest climb among them
+(as a multiple of the lowest loss before it), then the count of runs that blew up. It exits with
+status 1 when it finds one, so the notebook's "no run learned well and then blew up" is checked
+by running it.
 """
 
 from __future__ import annotations
