@@ -248,10 +248,13 @@ def test_an_ignored_cell_backs_nothing() -> None:
 
 
 def test_catches_wrong_precision_and_units() -> None:
+    """Issue 10's other cases: 1e-4 for a measured 2.1e-4; 23-33 s that nothing printed; a seed
+    whose numbers come from another notebook's generator (1.081 → 1.071 against 1.172 → 1.113)."""
     nb = _lesson("About 1e-4, and 23 to 33 seconds, and 1.081 → 1.071.", "2.1e-04 1.172 1.113\n")
     assert [q.text for q in unsupported(nb)] == ["1e-4", "33 seconds", "1.081", "1.071"]
 
 
 def test_constants_are_not_results() -> None:
+    """Plain integers, architectures, section and version numbers are never checked."""
     prose = "Section 2.1: 784-100-10, seed 0, 17 epochs, 4 and 9, 60,000 images, version 3.10.1."
     assert prose_quotes(prose) == []
