@@ -194,15 +194,17 @@ def test_course_notebooks(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
 
 
 def _numbers(text: str) -> set[float]:
-    """The distinctive numbers of ``text``: with a decimal point or exponent, or of 3+ digits.
+    """The distinctive numbers of ``text``: those with two or more significant digits.
 
-    Small integers (0, 1, 2, 10, 50) are everywhere in a lesson and identify no answer.
+    0.115, 6.25e-4, 79,510 and 0.27 identify an answer; 0.1, 1.0, 100 and 90 are everywhere in a
+    lesson and identify none.
     """
     found = set()
     for token in NUMBER.findall(text):
-        plain = token.replace(",", "").replace("−", "-").lstrip("-")
-        if "." in plain or "e" in plain.lower() or len(plain) >= 3:
-            found.add(abs(float(plain)))
+        value = abs(float(token.replace(",", "").replace("−", "-")))
+        digits = f"{value:.12e}".split("e")[0].replace(".", "").rstrip("0")
+        if len(digits) >= 2:
+            found.add(value)
     return found
 
 
@@ -223,8 +225,10 @@ def solution_leaks(teacher: NotebookNode, student: NotebookNode) -> list[str]:
     """Text and numbers of the teacher's solution cells that survive in the student copy.
 
     Text: every line of a solution cell (6+ characters) that appears nowhere else in the teacher's
-    notebook. Numbers: those of solution markdown and solution outputs (the answers), unless the
-    exercise statement gives them too (a constant such as the 0.02 of a schedule to write).
+    notebook. Numbers: the distinctive ones (see ``_numbers``) of solution markdown and solution
+    outputs, the answers, unless the lesson shows them anyway: in the exercise statement (a
+    constant such as the 0.02 of a schedule to write) or in its body, outside exercise, check and
+    solution cells. So a check that prints or compares with an answer is caught.
     """
     solutions = [c for c in teacher.cells if student_copies.SOLUTION_TAG in _tags(c)]
     student_text = "\n".join(_cell_text(c) for c in student.cells)
@@ -233,7 +237,10 @@ def solution_leaks(teacher: NotebookNode, student: NotebookNode) -> list[str]:
     for cell in solutions:
         answers |= _numbers(cell.source if cell.cell_type == "markdown" else "")
         answers |= _numbers(_cell_text(cell).removeprefix(cell.source))
-    answers -= _numbers(_statement(teacher))
+    # What the lesson shows anyway (its statement, its body and their outputs) is no secret.
+    special = {student_copies.SOLUTION_TAG, student_copies.CHECK_TAG, student_copies.EXERCISE_TAG}
+    body = [c for c in teacher.cells if not special & set(_tags(c))]
+    answers -= _numbers(_statement(teacher) + "\n".join(_cell_text(c) for c in body))
     for i, cell in enumerate(student.cells):
         for number in sorted(answers & _numbers(_cell_text(cell))):
             leaks.append(f"number {number:g} in cell {i}: {cell.source[:60]!r}")
@@ -278,7 +285,8 @@ def _run(student: NotebookNode, folder: Path) -> NotebookNode:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NOTEBOOK_IDS)
 def test_student_copy_runs(path: Path, tmp_path: Path) -> None:
-    """A student copy runs with no error, and each check says "not done yet" for its empty stub.
+    """A student copy runs with no error, each check says "not done yet" for its empty stub, and
+    nothing it prints gives an answer away.
 
     The kernel inherits this process's environment (NNLIB_DATA_DIR, the MNIST mirror, one BLAS
     thread from conftest.py), so the data comes from where the notebooks' own tests get it.
@@ -300,3 +308,5 @@ def test_student_copy_runs(path: Path, tmp_path: Path) -> None:
     assert not silent, f"{path.name}: checks that do not say {NOT_DONE!r} for an empty stub:\n" + (
         "\n".join(silent)
     )
+    leaks = solution_leaks(nbformat.read(path, as_version=4), student)
+    assert not leaks, f"{path.name}: run, the student copy prints answers:\n" + "\n".join(leaks)
