@@ -15,10 +15,11 @@ This script asks whether a *correct* gradient ever does it, over a grid of setti
 
 The loss that counts is the one on all 300 points, every 10 iterations (a mini-batch's own loss
 jumps from batch to batch by construction). A run **learned** when that loss fell below a tenth of
-its start. It **learned, then blew up** when, after that, it stopped being a number or ended more
-than twice above its lowest value: it lost what it had learned and did not get it back. A spike
-that the run recovers from is not a blow-up; the printout shows the largest one (as a multiple
-of the lowest loss before it) and the largest end-to-best ratio, per batch size.
+its start. It **learned, then blew up** when, after that, its loss stopped being a number or rose
+more than tenfold above its lowest value so far, as the seed's loss did. Mini-batch runs at large
+rates never settle: their loss bounces and may end a few times above its best. That is noise,
+not a blow-up, and the printout measures it: per batch size, the largest spike (as a multiple of
+the lowest loss so far) and the largest ratio of the last loss to the lowest.
 
 It exits with status 1 when a run learned and then blew up, so the notebook's "no run learned
 well and then blew up" is checked by running it.
@@ -46,7 +47,7 @@ WEIGHT_SEEDS = range(2)
 ITERATIONS = 3000
 EVERY = 10  # iterations between two evaluations of the full loss
 LEARNED = 0.1  # "learned": the full loss fell below this fraction of its start
-BLEW_UP = 2.0  # "blew up": it ended above this multiple of its lowest value after learning
+BLEW_UP = 10.0  # "blew up": after learning, it rose above this multiple of its lowest so far
 
 
 @dataclass
@@ -64,7 +65,7 @@ class Run:
 
     @property
     def blew_up(self) -> bool:
-        return self.learned and not self.end <= BLEW_UP  # NaN counts as blown up
+        return self.learned and not self.climb <= BLEW_UP  # NaN counts as blown up
 
 
 def full_losses(
