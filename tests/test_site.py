@@ -324,7 +324,7 @@ def test_fixture_site(tmp_path: Path, chromium: Chromium) -> None:
         ("02", "Losses"),
         ("03", "The neuron"),
     ]
-    assert lessons[0].summary == "We roll downhill on $L(w) = (w - 3)^2$, step by step."
+    assert lessons[0].summary == "We roll downhill on L(w) = (w − 3)², step by step."  # no raw $
     assert lessons[1].summary == "Numbers only: no figure in this one."
     for number, png in thumbs.items():
         thumb = site / "thumbs" / f"{number}.png"
@@ -360,6 +360,30 @@ def test_course_site(tmp_path: Path, chromium: Chromium, capsys: pytest.CaptureF
     chromium.screenshot((site / "index.html").as_uri(), screenshot)
     with capsys.disabled():
         print(f"\nscreenshot of the course map: {screenshot}")
+
+
+def test_math_to_text() -> None:
+    """The course map cannot typeset LaTeX, so summaries show it as plain Unicode."""
+    assert (
+        build_site.math_to_text(r"the learning rate $\eta = 10^{-3}$")
+        == "the learning rate η = 10⁻³"
+    )
+    assert build_site.math_to_text(r"$x_0^2 + x_1^2$ costs \$5") == r"x₀² + x₁² costs \$5"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_course_map_summary(path: Path) -> None:
+    """Each lesson's line on the course map is a real one-line summary.
+
+    Not a sentence cut at a colon (the first line of a list), no raw LaTeX, not just the title.
+    Set ``metadata.course.summary`` in the notebook when its first sentence is not a summary.
+    """
+    lesson, _ = build_site.read_lesson(path)
+    summary = lesson.summary
+    assert len(summary.split()) >= 6, f"{path.name}: summary too short: {summary!r}"
+    assert not summary.rstrip().endswith(":"), f"{path.name}: summary ends in a colon: {summary!r}"
+    assert "$" not in summary and "\\" not in summary, f"{path.name}: raw LaTeX: {summary!r}"
+    assert summary.rstrip().endswith((".", "!", "?", ")", "…")), f"{path.name}: {summary!r}"
 
 
 def test_refuses_foreign_folder(tmp_path: Path) -> None:

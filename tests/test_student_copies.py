@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbclient import NotebookClient
 from nbformat import NotebookNode
 
 from tools import student_copies
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOK_IDS = [p.name for p in NOTEBOOKS]
+# A number as written: 0.115, 6.25e-4, 79,510, −2. Leading zeros of a decimal are part of it.
+NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+−]?\d+)?(?![\w])")
+NOT_DONE = "not done yet"
 
 
 def _tags(cell: NotebookNode) -> list[str]:
@@ -182,3 +188,125 @@ def test_course_notebooks(tmp_path: Path, capsys: pytest.CaptureFixture) -> None
         teacher = nbformat.read(path, as_version=4)
         student = nbformat.read(tmp_path / path.name, as_version=4)
         _check_student_copy(teacher, student)
+
+
+# --- no answer in the student copy, and every copy runs ------------------------------------------
+
+
+def _numbers(text: str) -> set[float]:
+    """The distinctive numbers of ``text``: those with two or more significant digits.
+
+    0.115, 6.25e-4, 79,510 and 0.27 identify an answer; 0.1, 1.0, 100 and 90 are everywhere in a
+    lesson and identify none.
+    """
+    found = set()
+    for token in NUMBER.findall(text):
+        value = abs(float(token.replace(",", "").replace("−", "-")))
+        digits = f"{value:.12e}".split("e")[0].replace(".", "").rstrip("0")
+        if len(digits) >= 2:
+            found.add(value)
+    return found
+
+
+def _statement(teacher: NotebookNode) -> str:
+    """The exercises as the student sees them: exercise cells, markdown that names an exercise."""
+    return "\n".join(
+        c.source
+        for c in teacher.cells
+        if student_copies.SOLUTION_TAG not in _tags(c)
+        and (
+            student_copies.EXERCISE_TAG in _tags(c)
+            or (c.cell_type == "markdown" and re.search(r"\bExercise\b", c.source))
+        )
+    )
+
+
+def solution_leaks(teacher: NotebookNode, student: NotebookNode) -> list[str]:
+    """Text and numbers of the teacher's solution cells that survive in the student copy.
+
+    Text: every line of a solution cell (6+ characters) that appears nowhere else in the teacher's
+    notebook. Numbers: the distinctive ones (see ``_numbers``) of solution markdown and solution
+    outputs, the answers, unless the lesson shows them anyway: in the exercise statement (a
+    constant such as the 0.02 of a schedule to write) or in its body, outside exercise, check and
+    solution cells. So a check that prints or compares with an answer is caught.
+    """
+    solutions = [c for c in teacher.cells if student_copies.SOLUTION_TAG in _tags(c)]
+    student_text = "\n".join(_cell_text(c) for c in student.cells)
+    leaks = [f"text: {line!r}" for line in _solution_lines(teacher) if line in student_text]
+    answers = set()
+    for cell in solutions:
+        answers |= _numbers(cell.source if cell.cell_type == "markdown" else "")
+        answers |= _numbers(_cell_text(cell).removeprefix(cell.source))
+    # What the lesson shows anyway (its statement, its body and their outputs) is no secret.
+    special = {student_copies.SOLUTION_TAG, student_copies.CHECK_TAG, student_copies.EXERCISE_TAG}
+    body = [c for c in teacher.cells if not special & set(_tags(c))]
+    answers -= _numbers(_statement(teacher) + "\n".join(_cell_text(c) for c in body))
+    for i, cell in enumerate(student.cells):
+        for number in sorted(answers & _numbers(_cell_text(cell))):
+            leaks.append(f"number {number:g} in cell {i}: {cell.source[:60]!r}")
+    return leaks
+
+
+def test_leak_check_finds_a_planted_answer() -> None:
+    """An answer printed by a check, or left in solution prose, is reported."""
+    teacher = _fixture_notebook()
+    teacher.cells[7].source += " At z = 0 it is 0.25."
+    student, _ = student_copies.make_student_notebook(teacher)
+    assert solution_leaks(teacher, student) == []
+    student.cells[5].source += "\nprint('the slope at 0 is 0.25')"
+    assert [leak.split(" in ")[0] for leak in solution_leaks(teacher, student)] == ["number 0.25"]
+    student.cells[5].source = "# Worked solution: squash with the exponential."
+    assert solution_leaks(teacher, student) == [
+        "text: '# Worked solution: squash with the exponential.'"
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NOTEBOOK_IDS)
+def test_no_solution_leaks(path: Path) -> None:
+    """Neither a solution's text nor its numbers appear anywhere in the student copy."""
+    teacher = nbformat.read(path, as_version=4)
+    student, _ = student_copies.make_student_notebook(teacher)
+    leaks = solution_leaks(teacher, student)
+    assert not leaks, f"{path.name}: the student copy gives answers away:\n" + "\n".join(leaks)
+
+
+def _run(student: NotebookNode, folder: Path) -> NotebookNode:
+    """Execute ``student`` top to bottom in a fresh kernel, as "Run All" would, errors kept."""
+    NotebookClient(
+        student,
+        timeout=600,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(folder)}},
+    ).execute()
+    return student
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NOTEBOOK_IDS)
+def test_student_copy_runs(path: Path, tmp_path: Path) -> None:
+    """A student copy runs with no error, each check says "not done yet" for its empty stub, and
+    nothing it prints gives an answer away.
+
+    The kernel inherits this process's environment (NNLIB_DATA_DIR, the MNIST mirror, one BLAS
+    thread from conftest.py), so the data comes from where the notebooks' own tests get it.
+    """
+    student_copies.write_student_copies(path.parent, tmp_path)
+    student = _run(nbformat.read(tmp_path / path.name, as_version=4), tmp_path)
+    errors = [
+        f"cell {i} ({o.get('ename')}: {o.get('evalue')}): {c.source[:80]!r}"
+        for i, c in enumerate(student.cells)
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+    assert not errors, f"{path.name}: the student copy fails under Run All:\n" + "\n".join(errors)
+    silent = [
+        f"cell {i}: {c.source[:80]!r}"
+        for i, c in enumerate(student.cells)
+        if student_copies.CHECK_TAG in _tags(c) and NOT_DONE not in _cell_text(c).lower()
+    ]
+    assert not silent, f"{path.name}: checks that do not say {NOT_DONE!r} for an empty stub:\n" + (
+        "\n".join(silent)
+    )
+    leaks = solution_leaks(nbformat.read(path, as_version=4), student)
+    assert not leaks, f"{path.name}: run, the student copy prints answers:\n" + "\n".join(leaks)

@@ -7,7 +7,8 @@ The notebooks are rendered as committed (never re-executed) with nbconvert's ``l
 ``site/index.html`` lists the lessons in order, each with a thumbnail figure (the output of a cell
 tagged ``thumbnail``, else the notebook's first PNG output; saved as ``site/thumbs/NN.png``), its
 title (the first markdown heading) and one line (``metadata.course.summary``, else the first
-sentence after the heading). Every page gets previous / course map / next links.
+sentence after the heading), with inline math turned into plain text (``$\\eta$`` → η).
+Every page gets previous / course map / next links.
 
 The pages work offline: images are embedded and nothing is loaded from a CDN (no require.js, no
 widget manager, no mermaid; widget outputs show a note, mermaid diagrams their source). Math is
@@ -121,6 +122,39 @@ class Lesson:
         return f"thumbs/{self.number}.png"
 
 
+# LaTeX commands that have a plain Unicode character, for one-line summaries.
+_TEX_SYMBOLS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η",
+    "theta": "θ", "lambda": "λ", "mu": "μ", "sigma": "σ", "partial": "∂", "nabla": "∇",
+    "cdot": "·", "times": "×", "approx": "≈", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥",
+    "ne": "≠", "neq": "≠", "to": "→", "rightarrow": "→", "leftarrow": "←", "infty": "∞",
+    "sum": "Σ", "sqrt": "√", "pm": "±", "dots": "…", "ldots": "…", "odot": "⊙", "log": "log",
+    "exp": "exp", "max": "max", "min": "min", "ln": "ln",
+}  # fmt: skip
+_SUPERSCRIPTS = str.maketrans("0123456789-+n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺ⁿ")
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def math_to_text(markdown: str) -> str:
+    """Inline LaTeX (``$...$``) → plain Unicode text, for places that cannot typeset it.
+
+    ``$\\eta = 10^{-3}$`` becomes ``η = 10⁻³``; commands without a Unicode twin lose their
+    backslash. The course map shows summaries as plain text, so it never shows a raw ``$``.
+    """
+
+    def convert(match: re.Match) -> str:
+        tex = match.group(1)
+        tex = re.sub(r"\\(?:mathrm|text|mathbf|operatorname)\{([^}]*)\}", r"\1", tex)
+        tex = re.sub(r"\\([A-Za-z]+)", lambda m: _TEX_SYMBOLS.get(m.group(1), m.group(1)), tex)
+        tex = re.sub(r"\^\{?([0-9n+-]+)\}?", lambda m: m.group(1).translate(_SUPERSCRIPTS), tex)
+        tex = re.sub(r"_\{?([0-9]+)\}?", lambda m: m.group(1).translate(_SUBSCRIPTS), tex)
+        tex = tex.replace("{", "").replace("}", "").replace("\\", "").replace("-", "−")
+        return " ".join(tex.split())
+
+    text = re.sub(r"\$\$(.+?)\$\$", convert, markdown, flags=re.S)
+    return re.sub(r"(?<!\\)\$(.+?)(?<!\\)\$", convert, text, flags=re.S)
+
+
 def _plain(markdown: str) -> str:
     """Markdown → one line of plain text (links keep their text, emphasis marks dropped)."""
     text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", markdown)  # images
@@ -160,7 +194,7 @@ def title_and_summary(nb: NotebookNode, fallback: str) -> tuple[str, str]:
             break
     course_meta = nb.metadata.get("course", {})
     summary = course_meta.get("summary", summary) if isinstance(course_meta, dict) else summary
-    return title or fallback, _shorten(summary)
+    return title or fallback, _shorten(math_to_text(summary))
 
 
 def find_thumbnail(nb: NotebookNode) -> bytes | None:
