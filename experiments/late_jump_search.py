@@ -1,7 +1,7 @@
 """The search behind notebook 05: does the 50-neuron XOR network of seed article 001 jump late?
 
-    python tools/late_jump_search.py            # the whole grid: 216 runs, 10-20 minutes
-    python tools/late_jump_search.py --quick    # 8 runs, to try it out
+    python experiments/late_jump_search.py            # the whole grid: 216 runs, 10-20 minutes
+    python experiments/late_jump_search.py --quick    # 8 runs, to try it out
 
 Seed article 001 says that its 50-neuron XOR network learns well and then, late in training, its
 loss suddenly jumps. Notebook 03 traced that jump to a bug in the article's ridge gradient.
