@@ -15,7 +15,15 @@ import numpy as np
 from nnlib._checks import as_float_array, check_finite, check_same_batch
 
 # The update rules live in nnlib.optimizers; the early lessons import these two from here.
-from nnlib.optimizers import SGD, Momentum, Optimizer, _check_sign, momentum_step, sgd_step  # noqa: F401  (re-exported)
+from nnlib.optimizers import (  # noqa: F401  (re-exported)
+    SGD,
+    Momentum,
+    Optimizer,
+    _check_sign,
+    clip_grad_norm,
+    momentum_step,
+    sgd_step,
+)
 from nnlib.progress import progress_bar
 
 Schedule = Callable[[float, int], float]
@@ -132,6 +140,7 @@ def train(
     sign: int = -1,
     eval_train: bool = True,
     progress: bool | None = None,
+    clip_norm: float | None = None,
 ) -> History:
     """Train ``net`` by mini-batch gradient descent and return its History.
 
@@ -147,6 +156,8 @@ def train(
     sign: −1 descends; +1 ascends (the sign-flip experiment).
     eval_train: record the accuracy on the whole training set after every epoch.
     progress: draw a progress bar (None: unless NNLIB_PROGRESS=0).
+    clip_norm: when given, every gradient is clipped to this global norm before the
+        step (``nnlib.optimizers.clip_grad_norm``).
 
     Raises ``DivergenceError`` as soon as the loss is NaN or infinite.
     """
@@ -161,6 +172,8 @@ def train(
         raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs} and {batch_size}")
     _check_sign(sign)
     optimizer, lr = _optimizer_for(optimizer, lr, momentum, sign)
+    if clip_norm is not None:
+        clip_grad_norm({}, clip_norm)  # checks clip_norm now, not at the first step
     schedule = schedule or constant()
     rng = np.random.default_rng(seed)
     history = History(iterations_per_epoch=-(-len(x) // batch_size))
@@ -179,6 +192,8 @@ def train(
                 history.lr.append(lr_k)
                 if not np.isfinite(loss):
                     raise DivergenceError(k, lr_k, loss, history)
+                if clip_norm is not None:
+                    clip_grad_norm(grads, clip_norm)
                 optimizer.lr = lr_k
                 optimizer.update(net.params, grads)
                 k += 1
