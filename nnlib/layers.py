@@ -400,3 +400,93 @@ def max_pool_backward(dout: np.ndarray, cache: Cache) -> np.ndarray:
         else:
             target += dout * (arg == k)
     return dx
+
+
+# ----------------------------------------------------------------------------- batch normalisation
+# Batch norm standardises each feature over the batch, then lets the network rescale it:
+#   μ = mean_rows(x),  σ² = mean_rows((x − μ)²)  (the biased variance, as in the frameworks),
+#   x̂ = (x − μ) / √(σ² + ε),  out = γ x̂ + β.
+# Whatever the weights before it do, each feature enters the next layer with mean β and
+# standard deviation γ, so the scale of the signal can no longer drift with depth.
+
+
+def batchnorm_forward(
+    x: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    state: dict[str, np.ndarray],
+    train: bool,
+    momentum: float = 0.9,
+    eps: float = 1e-5,
+) -> tuple[np.ndarray, Cache]:
+    """out = γ · (x − μ) / √(σ² + ε) + β, per feature (column). x: (N, D); γ, β: (D,).
+
+    Training mode (train=True) uses the batch's mean μ and biased variance σ², and
+    updates the running averages in ``state`` (the keys ``running_mean`` and
+    ``running_var``, (D,), created at 0 and 1 when missing):
+
+        running ← momentum · running + (1 − momentum) · batch statistic.
+
+    ``momentum`` is the weight of the *old* value, as in CS231n and Keras (0.9 or 0.99).
+    PyTorch's ``momentum`` is the weight of the *new* one: its default 0.1 is our 0.9.
+    (PyTorch also stores the unbiased variance, N/(N − 1) σ², in ``running_var``;
+    here it is σ², the one the batch was normalised with.)
+
+    Evaluation mode (train=False) uses the running averages instead, so that a
+    prediction does not depend on the other samples of the batch; ``state`` is read only.
+    Returns out (N, D) and the cache.
+    """
+    x = np.asarray(x)
+    if x.ndim != 2 or np.shape(gamma) != (x.shape[1],) or np.shape(beta) != (x.shape[1],):
+        raise ValueError(
+            f"batchnorm_forward: x {x.shape}, gamma {np.shape(gamma)} and beta {np.shape(beta)} "
+            "do not fit: need x (N, D), gamma (D,), beta (D,)"
+        )
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"batchnorm_forward: momentum must be in [0, 1), got {momentum}")
+    if not eps > 0:
+        raise ValueError(f"batchnorm_forward: eps must be > 0, got {eps}")
+    if "running_mean" not in state:
+        state["running_mean"] = np.zeros(x.shape[1], dtype=x.dtype)
+        state["running_var"] = np.ones(x.shape[1], dtype=x.dtype)
+    if train:
+        if len(x) < 2:
+            raise ValueError(
+                f"batchnorm_forward: training mode needs a batch of at least 2 samples, got "
+                f"{len(x)}: the variance of one sample is 0 and x̂ would be 0 for every input. "
+                "Use a larger batch, or train=False to use the running averages"
+            )
+        mu = x.mean(axis=0)
+        xc = x - mu
+        var = np.mean(xc * xc, axis=0)
+        state["running_mean"] = momentum * state["running_mean"] + (1.0 - momentum) * mu
+        state["running_var"] = momentum * state["running_var"] + (1.0 - momentum) * var
+    else:
+        xc = x - state["running_mean"]
+        var = state["running_var"]
+    std = np.sqrt(var + eps)
+    x_hat = xc / std
+    out = gamma * x_hat + beta
+    return out, (x_hat, gamma, std, train)
+
+
+def batchnorm_backward(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of batch normalisation: (dx (N, D), dgamma (D,), dbeta (D,)).
+
+    dβ = Σ_rows dout and dγ = Σ_rows dout ⊙ x̂, as for any scale and shift. For x, with
+    d = dout ⊙ γ (the gradient reaching x̂), training mode gives
+
+        dx = (d − mean_rows(d) − x̂ · mean_rows(d ⊙ x̂)) / √(σ² + ε):
+
+    μ and σ² depend on every row, so each sample's gradient loses the part shared
+    by the batch (the mean) and the part along x̂ (the spread). Evaluation mode
+    treats the running μ and σ² as constants: dx = d / √(σ² + ε).
+    """
+    x_hat, gamma, std, train = cache
+    _check_dout(dout, x_hat.shape, "batchnorm")
+    dbeta = dout.sum(axis=0)
+    dgamma = np.sum(dout * x_hat, axis=0)
+    d = dout * gamma
+    if train:
+        d = d - d.mean(axis=0) - x_hat * np.mean(d * x_hat, axis=0)
+    return d / std, dgamma, dbeta

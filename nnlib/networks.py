@@ -42,6 +42,17 @@ def _affine_backward_no_dx(dout: np.ndarray, cache: Any) -> tuple[None, np.ndarr
     return layers.affine_backward(dout, cache, need_dx=False)
 
 
+# With batch norm after it, an affine layer has no bias: batch norm subtracts the mean
+# of every column, so a bias would have no effect (its gradient is exactly 0) and β
+# plays its role. The tape then records only W's gradient.
+def _weight_backward(dout: np.ndarray, cache: Any) -> tuple[np.ndarray, np.ndarray]:
+    return layers.affine_backward(dout, cache)[:2]
+
+
+def _weight_backward_no_dx(dout: np.ndarray, cache: Any) -> tuple[None, np.ndarray]:
+    return layers.affine_backward(dout, cache, need_dx=False)[:2]
+
+
 # Loss name -> (E(y, t), dE/dy). Cross-entropy is handled apart, fused with softmax.
 _SQUARED_LOSSES = {
     "sum_squared_error": (losses.sum_squared_error, losses.sum_squared_error_grad),
@@ -102,6 +113,13 @@ class MLP:
     seed: seeds ``np.random.default_rng``; the same seed gives the same weights and
         the same dropout masks (drawn from the net's own generator, ``dropout_rng``).
     dtype: float64 for gradient checks, float32 for speed on MNIST.
+    batchnorm: insert batch normalisation (``layers.batchnorm_forward``) after each
+        hidden affine layer, before its activation: z_l = a_{l−1} W_l, then
+        γ_l ẑ_l + β_l, then φ_l. Its parameters ``gamma{l}`` (ones) and ``beta{l}``
+        (zeros) are in ``params`` and are trained like the weights; those layers
+        have no ``b{l}`` (β takes its place). The running averages used in
+        evaluation mode are not parameters: they live in ``bn_state[l]``.
+    bn_momentum: the weight of the old running average (see batchnorm_forward).
     """
 
     def __init__(
@@ -115,6 +133,8 @@ class MLP:
         dropout: float | Sequence[float] = 0.0,
         seed: int = 0,
         dtype: type = np.float64,
+        batchnorm: bool = False,
+        bn_momentum: float = 0.9,
     ) -> None:
         if len(layer_sizes) < 2 or any(int(n) < 1 for n in layer_sizes):
             raise ValueError(f"layer_sizes needs at least two positive sizes, got {layer_sizes}")
@@ -162,6 +182,21 @@ class MLP:
             std = init_weight_std(weight_init, n_in, activations[l - 1])
             self.params[f"W{l}"] = (std * rng.standard_normal((n_in, n_out))).astype(self.dtype)
             self.params[f"b{l}"] = np.zeros(n_out, dtype=self.dtype)
+        self.batchnorm = bool(batchnorm)
+        if not 0.0 <= bn_momentum < 1.0:
+            raise ValueError(f"bn_momentum must be in [0, 1), got {bn_momentum}")
+        self.bn_momentum = float(bn_momentum)
+        self.bn_state: dict[int, dict[str, np.ndarray]] = {}
+        if self.batchnorm:
+            for l in range(1, n_layers):
+                n = self.layer_sizes[l]
+                del self.params[f"b{l}"]
+                self.params[f"gamma{l}"] = np.ones(n, dtype=self.dtype)
+                self.params[f"beta{l}"] = np.zeros(n, dtype=self.dtype)
+                self.bn_state[l] = {
+                    "running_mean": np.zeros(n, dtype=self.dtype),
+                    "running_var": np.ones(n, dtype=self.dtype),
+                }
 
     @property
     def n_layers(self) -> int:
@@ -190,10 +225,25 @@ class MLP:
         a = self._check_x(x)
         tape: list[Step] = []
         for l in range(1, self.n_layers + 1):
-            z, cache = layers.affine_forward(a, self.params[f"W{l}"], self.params[f"b{l}"])
-            # Layer 1's input is the data: its gradient would be wasted work.
-            backward = layers.affine_backward if l > 1 else _affine_backward_no_dx
-            tape.append((backward, cache, (f"W{l}", f"b{l}")))
+            if l in self.bn_state:
+                W = self.params[f"W{l}"]
+                z, cache = layers.affine_forward(a, W, np.zeros(W.shape[1], dtype=W.dtype))
+                backward = _weight_backward if l > 1 else _weight_backward_no_dx
+                tape.append((backward, cache, (f"W{l}",)))
+                z, cache = layers.batchnorm_forward(
+                    z,
+                    self.params[f"gamma{l}"],
+                    self.params[f"beta{l}"],
+                    self.bn_state[l],
+                    train,
+                    self.bn_momentum,
+                )
+                tape.append((layers.batchnorm_backward, cache, (f"gamma{l}", f"beta{l}")))
+            else:
+                z, cache = layers.affine_forward(a, self.params[f"W{l}"], self.params[f"b{l}"])
+                # Layer 1's input is the data: its gradient would be wasted work.
+                backward = layers.affine_backward if l > 1 else _affine_backward_no_dx
+                tape.append((backward, cache, (f"W{l}", f"b{l}")))
             if l < self.n_layers:
                 forward_act, backward_act = layers.ACTIVATION_LAYERS[self.activations[l - 1]]
                 a, cache = forward_act(z)

@@ -18,6 +18,8 @@ Each rule is derived from the one before it:
 * Adam:      m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²;
              m̂ = m / (1 − β₁ᵗ);  v̂ = v / (1 − β₂ᵗ);  θ ← θ − η m̂ / (√v̂ + ε)
              (momentum and RMSProp together, with the bias of the zero start removed)
+
+and ``clip_grad_norm``, which shortens an exploding gradient before any of them steps.
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def _check_lr(lr: float) -> float:
 
 
 def _check_beta(value: float, name: str) -> float:
-    if not (isinstance(value, (int, float, np.floating)) and 0.0 <= value < 1.0):
+    if isinstance(value, bool) or not (
+        isinstance(value, (int, float, np.floating, np.integer)) and 0.0 <= value < 1.0
+    ):
         raise ValueError(
             f"{name} must be in [0, 1), got {value!r}: at 1 or more the running average "
             "never forgets, and the steps can grow without bound"
@@ -56,7 +60,9 @@ def _check_beta(value: float, name: str) -> float:
 
 
 def _check_eps(eps: float) -> float:
-    if not (isinstance(eps, (int, float, np.floating)) and math.isfinite(eps) and eps > 0):
+    if isinstance(eps, bool) or not (
+        isinstance(eps, (int, float, np.floating, np.integer)) and math.isfinite(eps) and eps > 0
+    ):
         raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
     return float(eps)
 
@@ -197,6 +203,16 @@ class Adam(Optimizer):
     the first step is lr · g / (|g| + ε), about lr in every coordinate). ε is
     added to √v̂, as PyTorch does; it only matters where |g| is near ε or below.
     Defaults are the paper's.
+
+    How it is computed (the same numbers, up to round-off, in fewer passes over
+    memory: Adam's extra cost per step is its few passes over the parameters):
+    ``m_sum`` and ``v_sum`` hold the weighted *sums* S ← β S + g and
+    Q ← β₂ Q + g², so m = (1 − β₁) S and v = (1 − β₂) Q. The step
+    lr · m̂ / (√v̂ + ε) is then c · S / (√Q + ε'), with the scalars
+    c = lr · (1 − β₁)/(1 − β₁ᵗ) · √((1 − β₂ᵗ)/(1 − β₂)) and ε' = ε √((1 − β₂ᵗ)/(1 − β₂)).
+    Seen this way the bias correction is plain averaging: (1 − βᵗ)/(1 − β) =
+    1 + β + … + βᵗ⁻¹ is the sum of the weights, and m̂ = S / (that sum).
+    ``m`` and ``v`` (properties) give the paper's m and v.
     """
 
     def __init__(
@@ -207,23 +223,66 @@ class Adam(Optimizer):
         self.beta2 = _check_beta(beta2, "beta2")
         self.eps = _check_eps(eps)
         self.t = 0
-        self.m: Params = {}
-        self.v: Params = {}
+        self.m_sum: Params = {}
+        self.v_sum: Params = {}
+        self._buffer: Params = {}
+
+    @property
+    def m(self) -> Params:
+        """The paper's m (running mean of g) for every parameter: (1 − β₁) · m_sum."""
+        return {key: (1.0 - self.beta1) * s for key, s in self.m_sum.items()}
+
+    @property
+    def v(self) -> Params:
+        """The paper's v (running mean of g²) for every parameter: (1 − β₂) · v_sum."""
+        return {key: (1.0 - self.beta2) * q for key, q in self.v_sum.items()}
 
     def update(self, params: Params, grads: Params) -> None:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
-        step_size = self.lr / (1.0 - b1**self.t)
-        sqrt_bias2 = math.sqrt(1.0 - b2**self.t)
+        scale = math.sqrt((1.0 - b2**self.t) / (1.0 - b2))  # √v̂ = √Q / scale
+        step = -self.lr * (1.0 - b1) / (1.0 - b1**self.t) * scale
+        eps = self.eps * scale
         for key, p in params.items():
             g = grads[key]
-            m = self._state(self.m, key, p)
-            v = self._state(self.v, key, p)
-            m *= b1
-            m += (1.0 - b1) * g
-            v *= b2
-            v += (1.0 - b2) * (g * g)
-            denom = np.sqrt(v)
-            denom /= sqrt_bias2
-            denom += self.eps
-            p -= step_size * (m / denom)
+            s = self._state(self.m_sum, key, p)
+            q = self._state(self.v_sum, key, p)
+            buf = self._state(self._buffer, key, p)  # one scratch array: no temporaries
+            s *= b1
+            s += g
+            np.multiply(g, g, out=buf)
+            q *= b2
+            q += buf
+            np.sqrt(q, out=buf)
+            buf += eps
+            np.divide(s, buf, out=buf)
+            buf *= step
+            p += buf
+
+
+# ----------------------------------------------------------------------------- clipping
+
+
+def clip_grad_norm(grads: Params, max_norm: float) -> float:
+    """Scale all gradients together so that their global norm is at most ``max_norm``, in place.
+
+    ‖g‖ = √(Σ over every array and entry of g²), the norm of all gradients seen as
+    one long vector. When ‖g‖ > max_norm every array is multiplied by max_norm / ‖g‖:
+    the step keeps its *direction* and only loses length, so one exploding batch
+    cannot throw the weights far away. Returns ‖g‖ before clipping (plot it to see
+    the explosions). A NaN or infinite norm is returned and nothing is scaled:
+    there is no direction left to keep, and ``train`` stops on the loss.
+    """
+    if isinstance(max_norm, bool) or not (
+        isinstance(max_norm, (int, float, np.floating, np.integer))
+        and math.isfinite(max_norm)
+        and max_norm > 0
+    ):
+        raise ValueError(f"max_norm must be a finite number > 0, got {max_norm!r}")
+    # float64 sums: a float32 sum of squares of large gradients could overflow.
+    total = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads.values()))
+    if math.isfinite(total) and total > max_norm:
+        factor = max_norm / total
+        for g in grads.values():
+            g *= factor
+    return total

@@ -15,7 +15,15 @@ import numpy as np
 from nnlib._checks import as_float_array, check_finite, check_not_empty, check_same_batch
 
 # The update rules live in nnlib.optimizers; the early lessons import these two from here.
-from nnlib.optimizers import SGD, Momentum, Optimizer, _check_sign, momentum_step, sgd_step  # noqa: F401  (re-exported)
+from nnlib.optimizers import (  # noqa: F401  (re-exported)
+    SGD,
+    Momentum,
+    Optimizer,
+    _check_sign,
+    clip_grad_norm,
+    momentum_step,
+    sgd_step,
+)
 from nnlib.progress import progress_bar
 
 Schedule = Callable[[float, int], float]
@@ -204,6 +212,7 @@ def train(
     x_val: np.ndarray | None = None,
     t_val: np.ndarray | None = None,
     early_stopping: int | None = None,
+    clip_norm: float | None = None,
 ) -> History:
     """Train ``net`` by mini-batch gradient descent and return its History.
 
@@ -223,6 +232,8 @@ def train(
     early_stopping: a patience in epochs (needs x_val): stop when the validation accuracy
         has not beaten its best for that many epochs, and give the net back the weights of
         its best epoch (``History.best_epoch``). None trains every epoch and keeps the last weights.
+    clip_norm: when given, every gradient is clipped to this global norm before the
+        step (``nnlib.optimizers.clip_grad_norm``).
 
     Raises ``DivergenceError`` as soon as the loss is NaN or infinite.
     """
@@ -230,6 +241,8 @@ def train(
         x, t, x_test, t_test, x_val, t_val, epochs, batch_size, sign, early_stopping
     )
     optimizer, lr = _optimizer_for(optimizer, lr, momentum, sign)
+    if clip_norm is not None:
+        clip_grad_norm({}, clip_norm)  # checks clip_norm now, not at the first step
     schedule = schedule or constant()
     rng = np.random.default_rng(seed)
     history = History(iterations_per_epoch=-(-len(x) // batch_size))
@@ -249,6 +262,8 @@ def train(
                 history.lr.append(lr_k)
                 if not np.isfinite(loss):
                     raise DivergenceError(k, lr_k, loss, history)
+                if clip_norm is not None:
+                    clip_grad_norm(grads, clip_norm)
                 optimizer.lr = lr_k
                 optimizer.update(net.params, grads)
                 k += 1

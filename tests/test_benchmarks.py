@@ -163,3 +163,17 @@ def test_notebooks_collect_only() -> None:
     for nb in notebooks:
         row = result["notebooks"][f"notebooks/{nb.name}"]
         assert isinstance(row["cells"], int) and row["cells"] > 0, (nb.name, row)
+
+
+@pytest.mark.slow
+@needs_mnist
+def test_optimizers():
+    result = run_quick("optimizers.py")
+    assert is_positive(result["adam_ratio_vs_sgd"])
+    for rule in ("sgd", "momentum", "rmsprop", "adam"):
+        row = result[rule]
+        for key in ("s_per_step", "ratio_vs_sgd", "update_s"):
+            assert is_positive(row[key]), (rule, key, row[key])
+        assert isinstance(row["final_loss"], float) and row["final_loss"] < 10, (rule, row)
+    assert result["sgd"]["ratio_vs_sgd"] == 1.0
+    assert result["config"]["layers"] == [784, 100, 10]

@@ -176,3 +176,107 @@ def test_dropout_backward_rejects_a_dout_of_the_wrong_shape():
     _, cache = layers.dropout_forward(np.ones((2, 3)), 0.5, np.random.default_rng(0), True)
     with pytest.raises(ValueError, match=r"dropout_backward: dout has shape \(3, 2\)"):
         layers.dropout_backward(np.ones((3, 2)), cache)
+
+
+# ----------------------------------------------------------------------------- batch normalisation
+
+
+def bn_layer(state: dict, train: bool, momentum: float = 0.9, eps: float = 1e-5):
+    """batchnorm_forward as a function of (x, gamma, beta) only, for check_layer."""
+    return lambda x, gamma, beta: layers.batchnorm_forward(
+        x, gamma, beta, state, train, momentum, eps
+    )
+
+
+@pytest.mark.parametrize("n", [2, 64])
+@pytest.mark.parametrize("train", [True, False])
+def test_batchnorm_gradients(n, train):
+    gen = np.random.default_rng(n)
+    # At n = 2 every x̂ is ±√(σ²/(σ² + ε)): with ε = 1e-5 the output hardly depends on x
+    # and dx is ~1e-5. A large ε makes dx sizeable, so that a wrong ε term would show.
+    eps = 0.5 if n == 2 else 1e-5
+    x = 2.0 * gen.standard_normal((n, 5)) + 0.3
+    gamma, beta = gen.standard_normal(5), gen.standard_normal(5)
+    state = {"running_mean": gen.standard_normal(5), "running_var": gen.random(5) + 0.5}
+    layer = bn_layer(state, train, eps=eps)
+    check_layer(layer, [x, gamma, beta], layers.batchnorm_backward)
+
+
+def test_batchnorm_normalises_each_feature_in_training_mode():
+    gen = np.random.default_rng(0)
+    x = 3.0 * gen.standard_normal((64, 4)) + np.array([1.0, -2.0, 5.0, 0.0])
+    gamma, beta = np.array([1.0, 2.0, 0.5, 1.0]), np.array([0.0, 1.0, -1.0, 3.0])
+    out, _ = layers.batchnorm_forward(x, gamma, beta, {}, train=True)
+    np.testing.assert_allclose(out.mean(axis=0), beta, atol=1e-12)
+    # biased variance: the std of out is γ √(σ²/(σ² + ε)), γ to 1e-5
+    np.testing.assert_allclose(out.std(axis=0), gamma, rtol=1e-5)
+
+
+def test_batchnorm_running_averages_follow_the_documented_momentum():
+    # running ← momentum · running + (1 − momentum) · batch (CS231n, Keras);
+    # PyTorch's momentum is the other weight: its 0.1 is this 0.9.
+    gen = np.random.default_rng(1)
+    x1, x2 = gen.standard_normal((8, 3)) + 2.0, gen.standard_normal((8, 3)) - 1.0
+    g, b = np.ones(3), np.zeros(3)
+    state: dict = {}
+    layers.batchnorm_forward(x1, g, b, state, train=True, momentum=0.9)
+    np.testing.assert_allclose(state["running_mean"], 0.1 * x1.mean(axis=0))  # from 0
+    np.testing.assert_allclose(state["running_var"], 0.9 * 1.0 + 0.1 * x1.var(axis=0))  # from 1
+    mean1, var1 = state["running_mean"].copy(), state["running_var"].copy()
+    layers.batchnorm_forward(x2, g, b, state, train=True, momentum=0.9)
+    np.testing.assert_allclose(state["running_mean"], 0.9 * mean1 + 0.1 * x2.mean(axis=0))
+    np.testing.assert_allclose(state["running_var"], 0.9 * var1 + 0.1 * x2.var(axis=0))
+    # evaluation mode reads the state and leaves it alone
+    before = {k: v.copy() for k, v in state.items()}
+    out, _ = layers.batchnorm_forward(x1, 2 * g, b + 1, state, train=False)
+    for k in state:
+        np.testing.assert_array_equal(state[k], before[k])
+    expected = 2 * (x1 - state["running_mean"]) / np.sqrt(state["running_var"] + 1e-5) + 1
+    np.testing.assert_allclose(out, expected)
+    # …and each sample's output does not depend on the rest of the batch
+    one, _ = layers.batchnorm_forward(x1[:1], 2 * g, b + 1, state, train=False)
+    np.testing.assert_allclose(one, out[:1])
+
+
+def test_batchnorm_running_mean_converges_to_the_population_mean():
+    gen = np.random.default_rng(2)
+    state: dict = {}
+    for _ in range(300):
+        x = gen.normal(loc=[3.0, -1.0], scale=[2.0, 0.5], size=(50, 2))
+        layers.batchnorm_forward(x, np.ones(2), np.zeros(2), state, train=True)
+    np.testing.assert_allclose(state["running_mean"], [3.0, -1.0], atol=0.15)
+    np.testing.assert_allclose(state["running_var"], [4.0, 0.25], rtol=0.15)
+
+
+def test_batchnorm_momentum_is_pytorchs_one_minus():
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: comparison skipped")
+    gen = np.random.default_rng(3)
+    bn = torch.nn.BatchNorm1d(4, momentum=0.1, dtype=torch.float64)
+    state: dict = {}
+    for _ in range(3):
+        x = gen.standard_normal((16, 4)) * 2 + 1
+        ours, _ = layers.batchnorm_forward(x, np.ones(4), np.zeros(4), state, True, momentum=0.9)
+        theirs = bn(torch.from_numpy(x)).detach().numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(state["running_mean"], bn.running_mean.numpy(), rtol=1e-12)
+    # torch's running_var averages the unbiased N/(N − 1) σ²; ours averages σ² itself
+    assert np.all(state["running_var"] < bn.running_var.numpy())
+
+
+def test_batchnorm_refuses_a_batch_of_one_in_training_mode():
+    state: dict = {}
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        layers.batchnorm_forward(np.ones((1, 3)), np.ones(3), np.zeros(3), state, train=True)
+    # evaluation mode is fine with one sample
+    out, _ = layers.batchnorm_forward(np.ones((1, 3)), np.ones(3), np.zeros(3), state, train=False)
+    assert out.shape == (1, 3)
+
+
+def test_batchnorm_rejects_shapes_that_do_not_fit():
+    with pytest.raises(ValueError, match=r"gamma \(4,\)"):
+        layers.batchnorm_forward(np.ones((5, 3)), np.ones(4), np.zeros(3), {}, train=True)
+    with pytest.raises(ValueError, match="need x"):
+        layers.batchnorm_forward(np.ones(5), np.ones(5), np.zeros(5), {}, train=True)
+    _, cache = layers.batchnorm_forward(np.eye(3), np.ones(3), np.zeros(3), {}, train=True)
+    with pytest.raises(ValueError, match="batchnorm_backward"):
+        layers.batchnorm_backward(np.ones((2, 3)), cache)

@@ -218,3 +218,60 @@ def test_mlp_dropout_only_while_training_and_reproducible():
 def test_bad_dropout_is_refused(dropout, message):
     with pytest.raises(ValueError, match=message):
         MLP([3, 4, 4, 2], "relu", dropout=dropout)
+
+
+# ----------------------------------------------------------------------------- batch norm in MLP
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+@pytest.mark.parametrize("n", [4, 16])
+def test_mlp_with_batchnorm_backprop(activation, n):
+    gen = rng()
+    net = MLP([6, 5, 4, 3], activation, batchnorm=True, weight_decay=0.1, seed=4)
+    # γ and β away from their initial 1 and 0, so that their gradients are checked in general
+    for key, p in net.params.items():
+        if key.startswith(("gamma", "beta")):
+            p += 0.3 * gen.standard_normal(p.shape)
+    x, t = gen.standard_normal((n, 6)), gen.integers(0, 3, n)
+    assert_backprop_matches(net, x, t)
+
+
+def test_mlp_batchnorm_parameters_and_state():
+    net = MLP([6, 5, 4, 3], "relu", batchnorm=True)
+    assert sorted(net.params) == sorted(
+        ["W1", "W2", "W3", "b3", "gamma1", "beta1", "gamma2", "beta2"]
+    )
+    np.testing.assert_array_equal(net.params["gamma1"], np.ones(5))
+    np.testing.assert_array_equal(net.params["beta2"], np.zeros(4))
+    assert sorted(net.bn_state) == [1, 2]  # running averages: not parameters
+    np.testing.assert_array_equal(net.bn_state[2]["running_var"], np.ones(4))
+
+
+def test_mlp_batchnorm_trains_the_running_averages_and_uses_them_to_predict():
+    from nnlib.training import train
+
+    gen = rng()
+    x = 5.0 + 3.0 * gen.standard_normal((200, 4))
+    t = (x[:, 0] > 5.0).astype(int)
+    net = MLP([4, 8, 2], "relu", batchnorm=True, seed=0, weight_init="he")
+    train(net, x, t, lr=0.1, epochs=5, batch_size=20, progress=False)
+    # the running mean of z₁ = x W₁ estimates its mean over the data
+    z1 = x @ net.params["W1"]
+    np.testing.assert_allclose(net.bn_state[1]["running_mean"], z1.mean(axis=0), atol=0.5)
+    before = {k: v.copy() for k, v in net.bn_state[1].items()}
+    # evaluation: one sample at a time gives the batch's predictions, and the state is untouched
+    p_all = net.predict(x[:10])
+    p_one = np.vstack([net.predict(x[i : i + 1]) for i in range(10)])
+    np.testing.assert_allclose(p_one, p_all, rtol=1e-12)
+    for k in before:
+        np.testing.assert_array_equal(net.bn_state[1][k], before[k])
+    # training mode and evaluation mode differ (batch statistics against running ones)
+    loss_train, _ = net.loss_and_gradient(x[:10], t[:10], need_gradient=False, train=True)
+    loss_eval, _ = net.loss_and_gradient(x[:10], t[:10], need_gradient=False, train=False)
+    assert loss_train != loss_eval
+    assert net.accuracy(x, t) > 0.9
+
+
+def test_mlp_batchnorm_bad_momentum():
+    with pytest.raises(ValueError, match="bn_momentum"):
+        MLP([2, 3, 2], batchnorm=True, bn_momentum=1.0)
